@@ -1,9 +1,9 @@
 /* numconv.c: numbers as Redis turns them into text and back.
  *
  * These decide whether a value becomes an integer entry in a ziplist or
- * listpack and what a zset score looks like as text, so they follow Redis's
- * rules to the byte (string2ll and d2string of Redis 7.0), not what would be
- * most natural in C. */
+ * listpack and what a zset score looks like as text, so they follow Redis
+ * 7.0's rules to the byte (string2ll, and double2ll + d2string as
+ * zzlInsertAt uses them), not what would be most natural in C. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +64,14 @@ size_t rdb_ll_to_str(long long v, char *out)
     return len;
 }
 
+/* What Redis 7.0 stores for a zset score in a listpack (zzlInsertAt): an
+ * integer when double2ll() says the value is one, else d2string()'s text.
+ *
+ * double2ll accepts integral values in [-2^62, 2^62], -0.0 included (it
+ * becomes 0: -0.0 == 0). Outside that range d2string's integer shortcut
+ * (|d| < 2^52) cannot apply, so what is left is "%.17g" or inf/nan. The
+ * caller adds the text with rdb_listpack_add(), which turns integer text into
+ * the same integer entry lpAppendInteger() makes. */
 size_t rdb_double_to_str(double d, char *out)
 {
     if (isnan(d)) {
@@ -78,21 +86,9 @@ size_t rdb_double_to_str(double d, char *out)
         memcpy(out, "inf", 4);
         return 3;
     }
-    if (d == 0) {
-        /* Redis keeps the sign of zero: 1/-0 is -inf. */
-        if (signbit(d)) {
-            memcpy(out, "-0", 3);
-            return 2;
-        }
-        memcpy(out, "0", 2);
-        return 1;
-    }
-    /* Redis 7.0 prints integral values strictly inside (-(2^52 - 1), 2^52) as
-     * integers and everything else with %.17g; the bounds are Redis's, the
-     * asymmetry included. */
-    const double min = -4503599627370495.0;
-    const double max = 4503599627370496.0;
-    if (d > min && d < max && d == (double)(long long)d) return rdb_ll_to_str((long long)d, out);
+    const double limit = 4611686018427387904.0; /* (double)(LLONG_MAX / 2) == 2^62 */
+    if (d >= -limit && d <= limit && d == (double)(long long)d)
+        return rdb_ll_to_str((long long)d, out);
     int n = snprintf(out, 32, "%.17g", d);
     return n > 0 ? (size_t)n : 0;
 }
