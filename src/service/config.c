@@ -290,3 +290,41 @@ int rk_config_check(const struct rk_config *cfg, struct rk_err *err)
         return rk_err_set(err, "apiKey and apiSecretKey: set both or neither");
     return 0;
 }
+
+void rk_config_dump(const struct rk_config *cfg, struct rk_buf *out)
+{
+    static const char *levels[] = {"debug", "info", "warn", "error"};
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct cfg_key *k = &cfg_keys[i];
+        const void *slot = (const char *)cfg + k->offset;
+        rk_buf_printf(out, "%s = ", k->key);
+        switch (k->type) {
+        case CFG_STR: {
+            const char *s = *(char *const *)slot;
+            rk_buf_append_byte(out, '"');
+            for (; s && *s; s++) {
+                if (*s == '"' || *s == '\\') rk_buf_append_byte(out, '\\');
+                rk_buf_append_byte(out, (unsigned char)*s);
+            }
+            rk_buf_append_byte(out, '"');
+            break;
+        }
+        case CFG_SECRET: {
+            const char *s = *(char *const *)slot;
+            rk_buf_printf(out, "%s", s && *s ? "\"(set)\"" : "\"\"");
+            break;
+        }
+        case CFG_UINT: rk_buf_printf(out, "%u", *(const unsigned *)slot); break;
+        case CFG_SIZE: rk_buf_printf(out, "%llu", (unsigned long long)*(const uint64_t *)slot); break;
+        case CFG_BOOL: rk_buf_printf(out, "%s", *(const bool *)slot ? "true" : "false"); break;
+        case CFG_DOUBLE: rk_buf_printf(out, "%g", *(const double *)slot); break;
+        case CFG_PORTS: {
+            const struct rk_port_range *r = slot;
+            rk_buf_printf(out, "%u-%u", r->first, r->last);
+            break;
+        }
+        case CFG_LOGLEVEL: rk_buf_printf(out, "%s", levels[*(const enum rk_log_level *)slot]); break;
+        }
+        rk_buf_append_byte(out, '\n');
+    }
+}

@@ -176,6 +176,11 @@ const char *rk_service_redis_version(const struct rk_service *svc)
     return svc->redis_version;
 }
 
+const char *rk_service_public_host(const struct rk_service *svc)
+{
+    return svc->public_host;
+}
+
 /* Runs "redis-server --version" and keeps the "v=7.0.15" part. */
 static int find_redis_version(const char *bin, char *out, size_t outlen, struct rk_err *err)
 {

@@ -122,6 +122,8 @@ int rk_config_load_env(struct rk_config *cfg, struct rk_err *err);
 int rk_config_set(struct rk_config *cfg, const char *key, const char *value, struct rk_err *err);
 /* Cross-key checks (port range, workers...) once everything is applied. */
 int rk_config_check(const struct rk_config *cfg, struct rk_err *err);
+/* The effective configuration in the file's format; secrets show as "(set)". */
+void rk_config_dump(const struct rk_config *cfg, struct rk_buf *out);
 void rk_config_free(struct rk_config *cfg);
 
 /* ------------------------------------------------------------------------ */
@@ -284,6 +286,8 @@ void rk_service_close(struct rk_service *svc);
 const struct rk_config *rk_service_config(const struct rk_service *svc);
 /* The version of the configured redis-server ("7.0.15"). */
 const char *rk_service_redis_version(const struct rk_service *svc);
+/* The host shown in a database's publicEndpoint. */
+const char *rk_service_public_host(const struct rk_service *svc);
 
 /* API keys. When the daemon generated them on this start, *generated_secret
  * is the secret in clear (shown once, never stored); else NULL. */
