@@ -21,7 +21,7 @@ struct call {
 
 static void respond_json(struct rk_api_response *resp, int status, json_t *body)
 {
-    char *text = json_dumps(body, JSON_COMPACT);
+    char *text = json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(body);
     if (!text) rk_panic("cannot serialise a response");
     resp->status = status;

@@ -164,12 +164,14 @@ struct rk_api *rk_api_start(struct rk_service *svc, struct rk_err *err)
     api->max_body = cfg->max_body_bytes;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+    /* The logger goes first, so that MHD's own messages use it too. */
     api->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, api, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        flags, 0, NULL, NULL, on_request, api, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, api,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_threads, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, api, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-        (unsigned)1, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, api, MHD_OPTION_END);
+        (unsigned)1, MHD_OPTION_END);
     if (!api->daemon) {
         free(api);
         rk_err_set(err, "cannot listen on %s (in use, or not an address of this machine)", cfg->listen);

@@ -310,23 +310,47 @@ static int start_instance(struct rk_supervisor *s, const struct rk_db *db, struc
     }
 }
 
+/* Whether a process we did not start (adopted) still runs. Its parent may
+ * not reap it: a zombie counts as gone. */
+static bool adopted_alive(pid_t pid)
+{
+    if (kill(pid, 0) < 0 && errno == ESRCH) return false;
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0) return false;
+    buf[n] = '\0';
+    const char *paren = strrchr(buf, ')');
+    return !(paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X'));
+}
+
 /* Stops a process and waits for it: SIGTERM lets redis-server save as its
  * persistence says; SIGKILL when the data is being thrown away anyway. */
 static void stop_pid(pid_t pid, bool child, int sig)
 {
     if (pid <= 0) return;
     kill(pid, sig);
+    unsigned killed_at = sig == SIGKILL ? 0 : UINT_MAX;
     for (unsigned waited = 0;; waited += 20) {
         if (child) {
-            if (waitpid(pid, NULL, WNOHANG) == pid) return;
-        } else if (kill(pid, 0) < 0 && errno == ESRCH) {
+            pid_t r = waitpid(pid, NULL, WNOHANG);
+            if (r == pid || (r < 0 && errno == ECHILD)) return;
+        } else if (!adopted_alive(pid)) {
             return;
         }
-        if (waited >= STOP_WAIT_MS && sig != SIGKILL) {
+        if (waited >= STOP_WAIT_MS && killed_at == UINT_MAX) {
             rk_log(RK_LOG_WARN, "supervisor", "msg=\"redis-server ignores SIGTERM: killing\" pid=%d",
                    (int)pid);
-            sig = SIGKILL;
             kill(pid, SIGKILL);
+            killed_at = waited;
+        }
+        if (killed_at != UINT_MAX && waited - killed_at >= STOP_WAIT_MS) {
+            rk_log(RK_LOG_ERROR, "supervisor", "msg=\"process survives SIGKILL: giving up on it\" pid=%d",
+                   (int)pid);
+            return;
         }
         sleep_ms(20);
     }
@@ -568,7 +592,7 @@ int sup_db_apply(struct rk_supervisor *s, const struct rk_db *old, const struct 
  * (or its name in the process title) and ":port" in the title. */
 static bool is_our_redis(const struct rk_supervisor *s, pid_t pid, unsigned port)
 {
-    if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH)) return false;
+    if (pid <= 0 || !adopted_alive(pid)) return false;
     char path[64], buf[1024];
     snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -764,7 +788,7 @@ static void *sup_main(void *arg)
                 char how[64] = "";
                 if (p->child) {
                     if (waitpid(p->pid, &status, WNOHANG) == p->pid) describe_exit(status, how, sizeof(how));
-                } else if (kill(p->pid, 0) < 0 && errno == ESRCH) {
+                } else if (!adopted_alive(p->pid)) {
                     snprintf(how, sizeof(how), "exited (adopted: status unknown)");
                 }
                 if (how[0]) on_death(s, p, how, now, &mark_error);
