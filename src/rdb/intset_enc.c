@@ -42,8 +42,10 @@ int rdb_intset_finish(struct rdb_intset_builder *s)
     for (size_t i = 0; i < s->count; i++) {
         if (i > 0 && s->values[i] == s->values[i - 1]) return -1;
         int64_t v = s->values[i];
-        if (v < INT32_MIN || v > INT32_MAX) width = 8;
-        else if ((v < INT16_MIN || v > INT16_MAX) && width < 4) width = 4;
+        if (v < INT32_MIN || v > INT32_MAX)
+            width = 8;
+        else if ((v < INT16_MIN || v > INT16_MAX) && width < 4)
+            width = 4;
     }
     /* The length field is 32-bit; Redis caps intsets far below that. */
     if (s->count > UINT32_MAX / 8) rk_panic("intset of %zu values", s->count);
@@ -55,9 +57,12 @@ int rdb_intset_finish(struct rdb_intset_builder *s)
     p += IS_HEADER_SIZE;
     for (size_t i = 0; i < s->count; i++, p += width) {
         uint64_t u = (uint64_t)s->values[i];
-        if (width == 2) codec_put_le16(p, (uint16_t)u);
-        else if (width == 4) codec_put_le32(p, (uint32_t)u);
-        else codec_put_le64(p, u);
+        if (width == 2)
+            codec_put_le16(p, (uint16_t)u);
+        else if (width == 4)
+            codec_put_le32(p, (uint32_t)u);
+        else
+            codec_put_le64(p, u);
     }
     s->buf.len = size;
     return 0;

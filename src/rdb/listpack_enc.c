@@ -51,11 +51,16 @@ void rdb_listpack_free(struct rdb_listpack_builder *l)
 static size_t encode_backlen(unsigned char *out, uint64_t l)
 {
     size_t n;
-    if (l <= 127) n = 1;
-    else if (l < 16383) n = 2;
-    else if (l < 2097151) n = 3;
-    else if (l < 268435455) n = 4;
-    else n = 5;
+    if (l <= 127)
+        n = 1;
+    else if (l < 16383)
+        n = 2;
+    else if (l < 2097151)
+        n = 3;
+    else if (l < 268435455)
+        n = 4;
+    else
+        n = 5;
     for (size_t i = 0; i < n; i++) {
         unsigned char group = (unsigned char)((l >> (7 * (n - 1 - i))) & 127);
         out[i] = i == 0 ? group : (unsigned char)(group | 128);
@@ -63,8 +68,8 @@ static size_t encode_backlen(unsigned char *out, uint64_t l)
     return n;
 }
 
-static void append_entry(struct rdb_listpack_builder *l, const unsigned char *head,
-                         size_t head_len, const unsigned char *data, size_t data_len)
+static void append_entry(struct rdb_listpack_builder *l, const unsigned char *head, size_t head_len,
+                         const unsigned char *data, size_t data_len)
 {
     unsigned char back[5];
     size_t back_len = encode_backlen(back, head_len + data_len);

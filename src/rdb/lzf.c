@@ -15,17 +15,18 @@
 
 #include "rdb/codec.h"
 
-#define LZF_MAX_LITERAL 32   /* bytes in one literal run */
+#define LZF_MAX_LITERAL  32 /* bytes in one literal run */
 #define LZF_MAX_DISTANCE 8192
-#define LZF_MIN_MATCH   3
-#define LZF_MAX_MATCH   264  /* 7 + 255 + 2 */
+#define LZF_MIN_MATCH    3
+#define LZF_MAX_MATCH    264 /* 7 + 255 + 2 */
 
-/* The decoder's fast path copies in 16-byte blocks and may write up to 15
- * bytes past a token's end (never past out_end), and it copies a literal run
- * as one 32-byte block; it runs only while this much input and output room is
- * left, so no token there needs a bounds check. */
+/* The decoder's fast path copies back-references in blocks of up to 32
+ * bytes and a literal run as one 32-byte block, so it may write up to 31
+ * bytes past a token's end (never past out_end). It runs only while this
+ * much input and output room is left, so no token there needs a bounds
+ * check. */
 #define FAST_IN_ROOM  (1 + LZF_MAX_LITERAL)
-#define FAST_OUT_ROOM (LZF_MAX_MATCH + 16)
+#define FAST_OUT_ROOM (LZF_MAX_MATCH + 32)
 
 #define WIN_CAP (RDB_LZF_HISTORY + RDB_LZF_PIECE)
 
@@ -216,7 +217,9 @@ static enum lzf_stop lzf_run(const unsigned char **ipp, const unsigned char *in_
             }
             ip += at + 1;
             const unsigned char *ref = op - dist;
-            if (dist >= 16) {
+            if (dist >= 32) {
+                for (size_t i = 0; i < len; i += 32) memcpy(op + i, ref + i, 32);
+            } else if (dist >= 16) {
                 for (size_t i = 0; i < len; i += 16) memcpy(op + i, ref + i, 16);
             } else if (dist >= 8) {
                 for (size_t i = 0; i < len; i += 8) memcpy(op + i, ref + i, 8);
@@ -282,8 +285,7 @@ int rdb_lzf_decompress(const void *in_, size_t in_len, void *out_, size_t out_le
                           "LZF data at compressed byte %zu decompresses past the %zu bytes "
                           "the string claims",
                           at, out_len);
-    case LZF_STOP_INPUT:
-        break;
+    case LZF_STOP_INPUT: break;
     }
     if (ip != in + in_len)
         return rk_err_set(err, "LZF data ends inside the token at compressed byte %zu", at);
@@ -372,8 +374,7 @@ static int feed_run(struct lzf_feed *f, const unsigned char **ipp, const unsigne
         s->out_done += made;
         uint64_t at = at_base + (uint64_t)(*ipp - base);
         switch (stop) {
-        case LZF_STOP_INPUT:
-            return 0;
+        case LZF_STOP_INPUT: return 0;
         case LZF_STOP_CORRUPT:
             return rk_err_set(f->err,
                               "LZF back-reference at compressed byte %llu reaches %llu bytes "
@@ -486,9 +487,9 @@ int rdb_lzf_stream_finish(struct rdb_lzf_stream *s, rdb_lzf_emit_fn emit, void *
                           (unsigned long long)(s->in_done - s->pending_len));
     if (s->literal_left > 0)
         return rk_err_set(err,
-                          "LZF data ends inside a literal run, %u bytes short, after compressed "
-                          "byte %llu",
-                          s->literal_left, (unsigned long long)s->in_done);
+                          "LZF data ends inside a literal run at compressed byte %llu, %u bytes "
+                          "short",
+                          (unsigned long long)s->in_done, s->literal_left);
     if (s->out_done != s->out_total)
         return rk_err_set(err,
                           "LZF data of %llu bytes decompresses to %llu bytes, but the string "

@@ -10,10 +10,10 @@
 #include "rdb/codec.h"
 #include "rdb/codec_bytes.h"
 
-#define ZL_HEADER_SIZE 10
-#define ZL_END         0xFF
+#define ZL_HEADER_SIZE   10
+#define ZL_END           0xFF
 /* prevlen values from here on take the 5-byte form. */
-#define ZL_BIG_PREVLEN 254
+#define ZL_BIG_PREVLEN   254
 #define ZL_COUNT_UNKNOWN 0xFFFF
 
 /* Integer encodings, as zipTryEncoding picks them. */

@@ -27,12 +27,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_OUT_MAX (1u << 20)
 
-#define CHECK(cond)                                                                            \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "fuzz_rdb_lzf: check failed: %s (line %d)\n", #cond, __LINE__);    \
-            abort();                                                                           \
-        }                                                                                      \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz_rdb_lzf: check failed: %s (line %d)\n", #cond, __LINE__);        \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 /* The format taken literally, one byte at a time. Returns the output length,
@@ -131,17 +131,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint8_t *ref = malloc(FUZZ_OUT_MAX);
     long ref_len = reference_decode(in, in_len, ref, FUZZ_OUT_MAX);
     size_t out_len;
-    if (data[0] & 1) out_len = (size_t)data[1] | (size_t)data[2] << 8 | (size_t)data[3] << 16;
-    else if (ref_len >= 0) out_len = (size_t)ref_len;
-    else out_len = in_len * 4;
+    if (data[0] & 1)
+        out_len = (size_t)data[1] | (size_t)data[2] << 8 | (size_t)data[3] << 16;
+    else if (ref_len >= 0)
+        out_len = (size_t)ref_len;
+    else
+        out_len = in_len * 4;
     int want_ok = ref_len >= 0 && (size_t)ref_len == out_len;
 
     uint8_t *out = malloc(out_len ? out_len : 1);
     struct rk_err err = {{0}};
     int rc = rdb_lzf_decompress(in, in_len, out, out_len, &err);
     CHECK((rc == 0) == want_ok);
-    if (rc == 0) CHECK(out_len == 0 || memcmp(out, ref, out_len) == 0);
-    else CHECK(err.msg[0] != '\0');
+    if (rc == 0)
+        CHECK(out_len == 0 || memcmp(out, ref, out_len) == 0);
+    else
+        CHECK(err.msg[0] != '\0');
 
     check_stream(in, in_len, out_len, seed, want_ok, ref);
 

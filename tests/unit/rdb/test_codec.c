@@ -175,8 +175,8 @@ static void test_crc64_every_length(void **state)
             assert_true(rdb_crc64_portable(seed, buf + align, len) == want);
             /* chained at a random point */
             size_t cut = len ? rng() % (len + 1) : 0;
-            assert_true(rdb_crc64(rdb_crc64(seed, buf + align, cut), buf + align + cut,
-                                  len - cut) == want);
+            assert_true(
+                rdb_crc64(rdb_crc64(seed, buf + align, cut), buf + align + cut, len - cut) == want);
             assert_true(rdb_crc64_portable(rdb_crc64_portable(seed, buf + align, cut),
                                            buf + align + cut, len - cut) == want);
         }
@@ -252,10 +252,10 @@ static void roundtrip(const unsigned char *data, size_t n)
 
 static void test_lzf_roundtrip_many_sizes(void **state)
 {
-    static const size_t sizes[] = {0,    1,    2,    3,     4,     5,     6,     7,      8,
-                                   9,    15,   16,   17,    31,    32,    33,    34,     63,
-                                   64,   65,   100,  255,   256,   257,   263,   264,    265,
-                                   1000, 4095, 4096, 8191,  8192,  8193,  16384, 65535,  65536,
+    static const size_t sizes[] = {0,     1,     2,     3,     4,      5,      6,      7,     8,
+                                   9,     15,    16,    17,    31,     32,     33,     34,    63,
+                                   64,    65,    100,   255,   256,    257,    263,    264,   265,
+                                   1000,  4095,  4096,  8191,  8192,   8193,   16384,  65535, 65536,
                                    65537, 73727, 73728, 73729, 100000, 262144, 1000003};
     unsigned char *buf = malloc(1000003);
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
@@ -397,20 +397,43 @@ static void expect_both_fail(const unsigned char *in, size_t in_len, size_t out_
 static void test_lzf_corrupt_inputs(void **state)
 {
     /* literal run cut short */
-    expect_both_fail((const unsigned char *)"\x05" "abc", 4, 6, "ends inside");
+    expect_both_fail((const unsigned char *)"\x05"
+                                            "abc",
+                     4, 6, "ends inside");
     /* back-reference token cut short: 2- and 3-byte forms */
-    expect_both_fail((const unsigned char *)"\x00" "a" "\x20", 3, 4, "ends inside");
-    expect_both_fail((const unsigned char *)"\x00" "a" "\xe0\x05", 4, 20, "ends inside");
+    expect_both_fail((const unsigned char *)"\x00"
+                                            "a"
+                                            "\x20",
+                     3, 4, "ends inside");
+    expect_both_fail((const unsigned char *)"\x00"
+                                            "a"
+                                            "\xe0\x05",
+                     4, 20, "ends inside");
     /* output longer than the string claims */
-    expect_both_fail((const unsigned char *)"\x03" "abcd", 5, 3, "decompresses past the 3 bytes");
-    expect_both_fail((const unsigned char *)"\x00" "a" "\x20\x00", 4, 3, "past the 3 bytes");
-    expect_both_fail((const unsigned char *)"\x00" "a" "\x20\x00" "\x00" "b", 6, 4, "past the 4");
+    expect_both_fail((const unsigned char *)"\x03"
+                                            "abcd",
+                     5, 3, "decompresses past the 3 bytes");
+    expect_both_fail((const unsigned char *)"\x00"
+                                            "a"
+                                            "\x20\x00",
+                     4, 3, "past the 3 bytes");
+    expect_both_fail((const unsigned char *)"\x00"
+                                            "a"
+                                            "\x20\x00"
+                                            "\x00"
+                                            "b",
+                     6, 4, "past the 4");
     /* output shorter than the string claims */
-    expect_both_fail((const unsigned char *)"\x03" "abcd", 5, 5, "claims 5");
+    expect_both_fail((const unsigned char *)"\x03"
+                                            "abcd",
+                     5, 5, "claims 5");
     /* no data at all for a non-empty string */
     expect_both_fail((const unsigned char *)"", 0, 1, "claims 1");
     /* reference to distance 2 with one byte of output */
-    expect_both_fail((const unsigned char *)"\x00" "a" "\x20\x01", 4, 4, "reaches 1 bytes before");
+    expect_both_fail((const unsigned char *)"\x00"
+                                            "a"
+                                            "\x20\x01",
+                     4, 4, "reaches 1 bytes before");
 
     /* Every truncation and every single-byte change of a valid stream gives
      * an error or (for changed literal bytes) other output, never a crash. */
@@ -457,7 +480,8 @@ static void test_lzf_random_garbage(void **state)
         size_t in_len = rng() % sizeof(in);
         size_t out_len = rng() % sizeof(out);
         fill_random(in, in_len);
-        if (k % 2) for (size_t i = 0; i < in_len; i++) in[i] &= 0x3f; /* short references */
+        if (k % 2)
+            for (size_t i = 0; i < in_len; i++) in[i] &= 0x3f; /* short references */
         int one = rdb_lzf_decompress(in, in_len, out, out_len, &err);
         struct collect c = {0};
         int st = stream_decode(in, in_len, out_len, split_random, &c, &err);
@@ -474,7 +498,10 @@ static void test_lzf_empty(void **state)
     assert_int_equal(rdb_lzf_compress("", 0, out, sizeof(out)), 0);
     assert_int_equal(rdb_lzf_decompress("", 0, out, 0, &err), 0);
     /* a token with nowhere to go */
-    assert_int_equal(rdb_lzf_decompress("\x00" "a", 2, out, 0, &err), -1);
+    assert_int_equal(rdb_lzf_decompress("\x00"
+                                        "a",
+                                        2, out, 0, &err),
+                     -1);
 }
 
 /* ---- numbers ------------------------------------------------------------- */
@@ -492,10 +519,23 @@ static void test_str_to_ll(void **state)
     assert_true(str_to_ll("123", &v) && v == 123);
     assert_true(str_to_ll("9223372036854775807", &v) && v == INT64_MAX);
     assert_true(str_to_ll("-9223372036854775808", &v) && v == INT64_MIN);
-    const char *bad[] = {"",   "-",  "-0", "01", "00", "+1", " 1", "1 ", "1a", "0x1",
-                         "1.0", "9223372036854775808", "-9223372036854775809",
-                         "18446744073709551616", "99999999999999999999",
-                         "100000000000000000000", "-100000000000000000000"};
+    const char *bad[] = {"",
+                         "-",
+                         "-0",
+                         "01",
+                         "00",
+                         "+1",
+                         " 1",
+                         "1 ",
+                         "1a",
+                         "0x1",
+                         "1.0",
+                         "9223372036854775808",
+                         "-9223372036854775809",
+                         "18446744073709551616",
+                         "99999999999999999999",
+                         "100000000000000000000",
+                         "-100000000000000000000"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (str_to_ll(bad[i], &v)) fail_msg("accepted \"%s\"", bad[i]);
     /* the length counts, not the NUL */
@@ -573,8 +613,10 @@ static void test_double_to_str(void **state)
             continue;
         }
         assert_true(rdb_str_to_double((unsigned char *)buf, n, &back));
-        if (d == 0) assert_true(back == 0);
-        else assert_memory_equal(&back, &d, sizeof(d));
+        if (d == 0)
+            assert_true(back == 0);
+        else
+            assert_memory_equal(&back, &d, sizeof(d));
     }
 }
 
@@ -598,7 +640,9 @@ static void test_str_to_double(void **state)
     const char *bad[] = {"", " 1", "1 ", "abc", "1.5x", "nan", "-nan", "--1", "."};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (str_to_double(bad[i], &d)) fail_msg("accepted \"%s\"", bad[i]);
-    assert_false(rdb_str_to_double((const unsigned char *)"1\0" "5", 3, &d));
+    assert_false(rdb_str_to_double((const unsigned char *)"1\0"
+                                                          "5",
+                                   3, &d));
     assert_true(rdb_str_to_double((const unsigned char *)"2.50", 3, &d) && d == 2.5);
 }
 
@@ -631,15 +675,14 @@ static void test_listpack_small(void **state)
     rdb_listpack_add_int(&l, 4096);
     rdb_listpack_add(&l, (const unsigned char *)"", 0);
     rdb_listpack_finish(&l);
-    const unsigned char want[] = {
-        25,   0,    0,    0,    6,    0,          /* header */
-        0x81, 'a',  2,                            /* 6-bit string */
-        127,  1,                                  /* 7-bit uint */
-        0xdf, 0xff, 2,                            /* 13-bit -1 */
-        0x82, '0',  '1',  3,                      /* leading zero stays text */
-        0xf1, 0x00, 0x10, 3,                      /* int16 */
-        0x80, 1,                                  /* empty string */
-        0xff};
+    const unsigned char want[] = {25,   0,    0,    0, 6, 0, /* header */
+                                  0x81, 'a',  2,             /* 6-bit string */
+                                  127,  1,                   /* 7-bit uint */
+                                  0xdf, 0xff, 2,             /* 13-bit -1 */
+                                  0x82, '0',  '1',  3,       /* leading zero stays text */
+                                  0xf1, 0x00, 0x10, 3,       /* int16 */
+                                  0x80, 1,                   /* empty string */
+                                  0xff};
     assert_int_equal(l.buf.len, sizeof(want));
     assert_memory_equal(l.buf.data, want, sizeof(want));
     rdb_listpack_free(&l);
@@ -667,10 +710,10 @@ static void test_listpack_thresholds(void **state)
     static const struct {
         long long v;
         size_t size;
-    } ints[] = {{0, 2},        {127, 2},       {128, 3},         {-1, 3},
-                {-4096, 3},    {4095, 3},      {4096, 4},        {-4097, 4},
-                {32767, 4},    {-32768, 4},    {32768, 5},       {-32769, 5},
-                {8388607, 5},  {-8388608, 5},  {8388608, 6},     {-8388609, 6},
+    } ints[] = {{0, 2},         {127, 2},       {128, 3},           {-1, 3},
+                {-4096, 3},     {4095, 3},      {4096, 4},          {-4097, 4},
+                {32767, 4},     {-32768, 4},    {32768, 5},         {-32769, 5},
+                {8388607, 5},   {-8388608, 5},  {8388608, 6},       {-8388609, 6},
                 {INT32_MAX, 6}, {INT32_MIN, 6}, {2147483648LL, 10}, {INT64_MIN, 10}};
     for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
         struct rdb_listpack_builder l;
@@ -679,15 +722,15 @@ static void test_listpack_thresholds(void **state)
         size_t tl = rdb_ll_to_str(ints[i].v, text);
         rdb_listpack_add(&l, (const unsigned char *)text, tl);
         rdb_listpack_finish(&l);
-        if (l.buf.len != 6 + ints[i].size + 1) fail_msg("%lld: entry of %zu bytes", ints[i].v, l.buf.len - 7);
+        if (l.buf.len != 6 + ints[i].size + 1)
+            fail_msg("%lld: entry of %zu bytes", ints[i].v, l.buf.len - 7);
         rdb_listpack_free(&l);
     }
     /* strings: encoding header size and backlen size at each threshold */
     static const struct {
         size_t len, head, back;
-    } strs[] = {{63, 1, 1},       {64, 2, 1},       {125, 2, 1},        {126, 2, 2},
-                {4095, 2, 2},     {4096, 5, 2},     {16377, 5, 2},      {16378, 5, 3},
-                {2097145, 5, 3},  {2097146, 5, 4}};
+    } strs[] = {{63, 1, 1},   {64, 2, 1},    {125, 2, 1},   {126, 2, 2},     {4095, 2, 2},
+                {4096, 5, 2}, {16377, 5, 2}, {16378, 5, 3}, {2097145, 5, 3}, {2097146, 5, 4}};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
         size_t n = strs[i].len;
         unsigned char *s = malloc(n);
@@ -743,15 +786,15 @@ static void test_ziplist_small(void **state)
     rdb_ziplist_add_int(&z, 10000000000LL);
     rdb_ziplist_finish(&z);
     const unsigned char want[] = {
-        47, 0, 0, 0, 36, 0, 0, 0, 8, 0,                 /* header: tail entry at 36 */
-        0,  0x01, 'a',                                  /* 10: 6-bit string */
-        3,  0xfd,                                       /* 13: immediate 12 */
-        2,  0xfe, 13,                                   /* 15: int8 */
-        3,  0xfe, 0xff,                                 /* 18: int8 -1 */
-        3,  0xc0, 0xe8, 0x03,                           /* 21: int16 */
-        4,  0xf0, 0xa0, 0x86, 0x01,                     /* 25: int24 */
-        5,  0xd0, 0x80, 0x96, 0x98, 0x00,               /* 30: int32 */
-        6,  0xe0, 0x00, 0xe4, 0x0b, 0x54, 0x02, 0, 0, 0, /* 36: int64 */
+        47,  0,    0,    0,    36,   0,    0,    0, 8, 0, /* header: tail entry at 36 */
+        0,   0x01, 'a',                                   /* 10: 6-bit string */
+        3,   0xfd,                                        /* 13: immediate 12 */
+        2,   0xfe, 13,                                    /* 15: int8 */
+        3,   0xfe, 0xff,                                  /* 18: int8 -1 */
+        3,   0xc0, 0xe8, 0x03,                            /* 21: int16 */
+        4,   0xf0, 0xa0, 0x86, 0x01,                      /* 25: int24 */
+        5,   0xd0, 0x80, 0x96, 0x98, 0x00,                /* 30: int32 */
+        6,   0xe0, 0x00, 0xe4, 0x0b, 0x54, 0x02, 0, 0, 0, /* 36: int64 */
         0xff};
     assert_int_equal(z.buf.len, sizeof(want));
     assert_memory_equal(z.buf.data, want, sizeof(want));

@@ -29,7 +29,7 @@ struct tally {
     size_t files, crc_ok, crc_zero;
     size_t lzf, ziplist, listpack, intset;
     size_t noncanonical; /* blobs with wider fields than a fresh build: not compared */
-    size_t intset_wide;         /* wider than needed: Redis never narrows */
+    size_t intset_wide;  /* wider than needed: Redis never narrows */
 };
 
 struct walker {
@@ -42,10 +42,10 @@ struct walker {
 /* A file whose walk fails is listed here with the reason; any other failure
  * is a test failure. */
 static const char *const expected_bad[] = {
-    "corrupt_ziplist.rdb",      /* deliberately broken ziplist (Redis's own test asset) */
-    "corrupt_empty_keys.rdb",   /* empty blobs in every encoding */
-    "invalid_chksum_v8.rdb",    /* deliberately wrong CRC */
-    "future_v19.rdb",           /* version 99, wrong CRC on purpose */
+    "corrupt_ziplist.rdb",          /* deliberately broken ziplist (Redis's own test asset) */
+    "corrupt_empty_keys.rdb",       /* empty blobs in every encoding */
+    "invalid_chksum_v8.rdb",        /* deliberately wrong CRC */
+    "future_v19.rdb",               /* version 99, wrong CRC on purpose */
     "redis_ent_opcode_ram_lru.rdb", /* Redis Enterprise opcode 107 */
     /* crafted from encodings-rdb12.rdb by changing bytes, keeping its CRC */
     "encodings-rdb75-unknown-types.rdb",
@@ -184,8 +184,7 @@ static bool read_string(struct walker *w, struct rk_buf *out)
     if (special != 3) return false;
     uint64_t clen, ulen;
     const unsigned char *b;
-    if (!read_len(w, &clen, NULL) || !read_len(w, &ulen, NULL) || !take(w, clen, &b))
-        return false;
+    if (!read_len(w, &clen, NULL) || !read_len(w, &ulen, NULL) || !take(w, clen, &b)) return false;
     check_lzf(w, b, clen, ulen, out);
     return true;
 }
@@ -267,7 +266,12 @@ static bool ziplist_entries(const unsigned char *zl, size_t size, struct rk_buf 
                    zl[at + 4];
             if (dlen <= 16383) *canonical = false;
         } else {
-            size_t n = e == 0xc0 ? 2 : e == 0xd0 ? 4 : e == 0xe0 ? 8 : e == 0xf0 ? 3 : e == 0xfe ? 1 : 0;
+            size_t n = e == 0xc0   ? 2
+                       : e == 0xd0 ? 4
+                       : e == 0xe0 ? 8
+                       : e == 0xf0 ? 3
+                       : e == 0xfe ? 1
+                                   : 0;
             int64_t v;
             if (e >= 0xf1 && e <= 0xfd) {
                 v = (e & 0x0f) - 1;
@@ -356,7 +360,11 @@ static bool listpack_entries(const unsigned char *lp, size_t size, struct rk_buf
             if (lp_int_width(v) != elen) *canonical = false;
             add_int_text(texts, v);
         }
-        size_t back = elen <= 127 ? 1 : elen < 16383 ? 2 : elen < 2097151 ? 3 : elen < 268435455 ? 4 : 5;
+        size_t back = elen <= 127        ? 1
+                      : elen < 16383     ? 2
+                      : elen < 2097151   ? 3
+                      : elen < 268435455 ? 4
+                                         : 5;
         at += elen + back;
         count++;
     }
@@ -599,8 +607,10 @@ static void check_file(const char *path, struct tally *t)
     /* "REDIS" + 4 digits or "VALKEY" + 3 digits */
     int version = -1;
     size_t hdr = 9, digits = 0;
-    if (len >= hdr && memcmp(data, "REDIS", 5) == 0) digits = 4;
-    else if (len >= hdr && memcmp(data, "VALKEY", 6) == 0) digits = 3;
+    if (len >= hdr && memcmp(data, "REDIS", 5) == 0)
+        digits = 4;
+    else if (len >= hdr && memcmp(data, "VALKEY", 6) == 0)
+        digits = 3;
     if (digits) {
         version = 0;
         for (size_t i = hdr - digits; i < hdr; i++) {
@@ -621,16 +631,20 @@ static void check_file(const char *path, struct tally *t)
         for (int i = 0; i < 8; i++) stored |= (uint64_t)data[len - 8 + i] << (8 * i);
         uint64_t ours = rdb_crc64(0, data, len - 8);
         assert_true(ours == rdb_crc64_portable(0, data, len - 8));
-        if (stored == 0) t->crc_zero++;
-        else if (stored == ours) t->crc_ok++;
-        else if (!bad) fail_msg("%s: CRC %016llx, file says %016llx", path, (unsigned long long)ours,
-                                (unsigned long long)stored);
+        if (stored == 0)
+            t->crc_zero++;
+        else if (stored == ours)
+            t->crc_ok++;
+        else if (!bad)
+            fail_msg("%s: CRC %016llx, file says %016llx", path, (unsigned long long)ours,
+                     (unsigned long long)stored);
     }
     if (bad) {
         free(data);
         return;
     }
-    struct walker w = {.name = path, .p = data + hdr, .end = data + len, .version = version, .t = t};
+    struct walker w = {
+        .name = path, .p = data + hdr, .end = data + len, .version = version, .t = t};
     enum walk_result r = walk(&w);
     if (r == WALK_BROKEN) fail_msg("%s: walk failed near byte %zu", path, (size_t)(w.p - data));
     free(data);
@@ -657,7 +671,8 @@ static void test_corpus(void **state)
     print_message("corpus: %zu RDB files, %zu CRCs matched (%zu stored as 0), %zu LZF strings, "
                   "%zu ziplists, %zu listpacks, %zu intsets (%zu "
                   "wider than needed)\n",
-                  t.files, t.crc_ok, t.crc_zero, t.lzf, t.ziplist, t.listpack, t.intset, t.intset_wide);
+                  t.files, t.crc_ok, t.crc_zero, t.lzf, t.ziplist, t.listpack, t.intset,
+                  t.intset_wide);
     print_message("corpus: %zu blobs laid out wider than a fresh build (old encodings kept "
                   "verbatim), not compared\n",
                   t.noncanonical);
