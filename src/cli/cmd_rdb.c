@@ -1,18 +1,66 @@
-/* rdbkeep rdb: placeholder until its issue lands. */
-#include "cli/cli.h"
+/* rdbkeep rdb: the offline tools for RDB files. */
+#include "cli/rdb_tools.h"
 
-#include <stdio.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} rdb_subcommands[] = {
+    {"verify", cli_rdb_verify},
+    {"inspect", cli_rdb_inspect},
+    {"json", cli_rdb_json},
+    {"convert", cli_rdb_convert},
+};
 
 static int cmd_rdb_run(int argc, char **argv)
 {
-    (void)argc;
-    fprintf(stderr, "rdbkeep %s: not available in this build yet\n", argv[0]);
-    return CLI_EXIT_FAIL;
+    if (argc < 2) return cli_usage_error("rdb", "which tool? verify, inspect, json or convert");
+    for (size_t i = 0; i < sizeof(rdb_subcommands) / sizeof(rdb_subcommands[0]); i++)
+        if (strcmp(argv[1], rdb_subcommands[i].name) == 0)
+            return rdb_subcommands[i].run(argc - 1, argv + 1);
+    return cli_usage_error("rdb", "no such tool '%s'", argv[1]);
 }
 
 const struct cli_command cli_cmd_rdb = {
     .name = "rdb",
     .summary = "offline tools for RDB files: verify, inspect, json, convert",
-    .help = "Usage: rdbkeep rdb ...\n\n(not available in this build yet)\n",
+    .help =
+        "Usage: rdbkeep rdb TOOL [OPTIONS] FILE...\n"
+        "\n"
+        "Offline tools for RDB files of every Redis (RDB 1 to 13) and Valkey (VALKEY080, 081)\n"
+        "version. FILE is a path or - for stdin; gzip is recognised by its magic bytes,\n"
+        "whatever the name. Nothing is ever held whole in memory.\n"
+        "\n"
+        "  verify [-q] FILE...\n"
+        "      Checks every byte: structure, every encoding, and the CRC64. Prints one\n"
+        "      line per intact file; for a damaged one prints \"FILE: offset N: what is\n"
+        "      wrong\" on stderr. Exits 0 if and only if every file is intact.\n"
+        "\n"
+        "  inspect [--json] FILE\n"
+        "      What is inside: version, the server that wrote it, aux fields, databases,\n"
+        "      keys per type and per encoding, keys with an expiry, functions, modules,\n"
+        "      size and checksum status.\n"
+        "\n"
+        "  json FILE\n"
+        "      One JSON object per key per line:\n"
+        "        {\"db\":0,\"key\":\"k\",\"type\":\"hash\",\"encoding\":\"listpack\",\n"
+        "         \"expire_ms\":1700000000000,\"value\":{\"field\":\"value\"}}\n"
+        "      Strings are binary-safe: valid UTF-8 is written as text and every other\n"
+        "      byte 0xNN as \\udcNN (Python: s.encode('utf-8', 'surrogateescape')).\n"
+        "      Values: string \"...\"; list and set [...]; zset [[member, score], ...];\n"
+        "      hash {field: value} plus \"field_expires\" {field: ms} when fields have TTLs;\n"
+        "      stream {\"entries\", \"length\", \"last_id\", \"groups\", ...}; module\n"
+        "      {\"module\", \"encver\", \"data\" (base64 of the serialized value)}.\n"
+        "\n"
+        "  convert --target-version N [--drop-expired] IN OUT\n"
+        "      Rewrites IN for Redis RDB version N (6 to 12): encodings the target\n"
+        "      lacks are rewritten (listpacks to ziplists below 10, quicklist v2 to v1,\n"
+        "      set listpacks to intsets or plain sets, newer streams to older forms);\n"
+        "      hash field expirations are dropped below 12 (counted as a warning).\n"
+        "      --drop-expired leaves out keys already expired. OUT is a path or -.\n"
+        "      --target-version 10 output loads in Redis 7.0.\n"
+        "\n"
+        "Exit codes: 0 success, 1 a file is damaged or an operation failed, 2 usage.\n",
     .run = cmd_rdb_run,
 };
