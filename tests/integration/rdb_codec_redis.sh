@@ -21,7 +21,7 @@ ver=$(redis-server --version | sed -n 's/.*v=\([0-9]*\)\.\([0-9]*\).*/\1.\2/p')
 # Big limits so every test key stays in its compact encoding and a list in
 # one node; sanitize-dump-payload makes RESTORE validate our blobs deeply.
 rk_start_redis R --sanitize-dump-payload yes --list-max-listpack-size -5 \
-    --hash-max-listpack-entries 10000 --hash-max-listpack-value 100000 \
+    --hash-max-listpack-entries 100000 --hash-max-listpack-value 100000 \
     --zset-max-listpack-entries 10000 --zset-max-listpack-value 100000
 cli() { redis-cli -p "$R" "$@"; }
 W="$RK_TMP/work"
@@ -108,6 +108,14 @@ cli HSET H "${HASH[@]}" >/dev/null
 encoding_is H listpack
 check_same H read_hash hash-lp "${HASH[@]}"
 check_restores H read_hash hash-zl "${HASH[@]}"
+
+# More entries than the 16-bit count holds: Redis stops counting at 65535
+# (listpack) and 0xFFFF (ziplist), and so must we.
+cli EVAL "for i=1,33000 do redis.call('HSET', KEYS[1], 'f'..i, i) end" 1 HBIG >/dev/null
+encoding_is HBIG listpack
+seq 1 33000 | awk '{print "f" $1; print $1}' >"$W/hbig.entries"
+check_same HBIG read_hash hash-lp "@$W/hbig.entries"
+check_restores HBIG read_hash hash-zl "@$W/hbig.entries"
 
 # ---- sorted sets: Redis 7.0's score text (d2string) in every shape ----
 ZSET=(zero 0 negzero -0 three 3.0 half 1.5 tenth 0.1 big 1e300 nbig -1e300 pinf inf

@@ -8,7 +8,8 @@
  *       KIND: list-qlp (type 18, one listpack node), hash-lp (16),
  *       zset-lp (17), set-intset (11), list-zl (10), zset-zl (12),
  *       hash-zl (13), list-ql (14, one ziplist node), string (0).
- *       zset entries are member/score pairs in any order.
+ *       zset entries are member/score pairs in any order. A single entry
+ *       @FILE reads the entries from FILE, one per line.
  *   codec_tool extract < PAYLOAD
  *       Checks the footer CRC of a DUMP payload with our CRC64 and prints
  *       each blob it holds (each quicklist node) as one line of hex, LZF
@@ -162,7 +163,24 @@ static int cmd_payload(int argc, char **argv)
     const char *kind = argv[0];
     char **entries = argv + 1;
     int n = argc - 1;
-    struct rk_buf out = {0};
+    struct rk_buf out = {0}, file = {0};
+    if (n == 1 && entries[0][0] == '@') {
+        FILE *f = fopen(entries[0] + 1, "rb");
+        if (!f) die("cannot open %s", entries[0] + 1);
+        file = read_all(f);
+        fclose(f);
+        rk_buf_append_byte(&file, 0);
+        n = 0;
+        for (size_t i = 0; i + 1 < file.len; i++) n += file.data[i] == '\n';
+        entries = xcalloc((size_t)n + 1, sizeof(*entries));
+        char *line = (char *)file.data;
+        for (int i = 0; i < n; i++) {
+            char *nl = strchr(line, '\n');
+            *nl = '\0';
+            entries[i] = line;
+            line = nl + 1;
+        }
+    }
 
     if (strcmp(kind, "list-qlp") == 0 || strcmp(kind, "hash-lp") == 0 ||
         strcmp(kind, "zset-lp") == 0) {
@@ -216,6 +234,10 @@ static int cmd_payload(int argc, char **argv)
     for (int i = 0; i < 8; i++) rk_buf_append_byte(&out, (unsigned char)(crc >> (8 * i)));
     fwrite(out.data, 1, out.len, stdout);
     rk_buf_free(&out);
+    if (file.data) {
+        free(entries);
+        rk_buf_free(&file);
+    }
     return 0;
 }
 
