@@ -42,6 +42,7 @@ int rdb_blob_emit_int(struct rdb_blob *b, long long v, rdb_blob_entry_fn fn, voi
 {
     struct rdb_blob_entry e = {.index = b->index, .is_int = true, .ival = v};
     b->index++;
+    if (!fn) return 0;
     return fn(ctx, &e, err) ? -1 : 0;
 }
 
@@ -52,6 +53,7 @@ static int emit_piece(struct rdb_blob *b, const unsigned char *data, size_t len,
                                .offset = b->str_done, .total = b->str_total};
     b->str_done += len;
     if (b->str_done == b->str_total) b->index++;
+    if (!fn) return 0;
     return fn(ctx, &e, err) ? -1 : 0;
 }
 

@@ -34,7 +34,8 @@ struct rdb_blob_entry {
     uint64_t total;
 };
 
-/* Returns 0 to go on; non-zero stops the decoder (the callee fills err). */
+/* Returns 0 to go on; non-zero stops the decoder (the callee fills err).
+ * A NULL function only checks and counts the entries. */
 typedef int (*rdb_blob_entry_fn)(void *ctx, const struct rdb_blob_entry *e, struct rk_err *err);
 
 struct rdb_blob {

@@ -71,7 +71,9 @@ static int backlen_step(struct rdb_blob *b, struct rk_err *err)
     size_t n = encode_backlen(b->lp_entry_len, want);
     const unsigned char *p = rdb_window_peek(&b->w, n);
     if (!p) return BLOB_STEP_MORE;
-    if (memcmp(p, want, n) != 0)
+    bool same = true;
+    for (size_t i = 0; i < n; i++) same &= p[i] == want[i];
+    if (!same)
         return rdb_blob_error(b, err, "the back-length of entry %u does not match its %llu bytes",
                               b->index - 1, (unsigned long long)b->lp_entry_len);
     rdb_window_skip(&b->w, n);
@@ -79,65 +81,154 @@ static int backlen_step(struct rdb_blob *b, struct rk_err *err)
     return BLOB_STEP_OK;
 }
 
+/* Encoding bytes of the entry that starts with c (0 if c starts none). */
+static size_t head_size(unsigned char c)
+{
+    if ((c & 0x80) == 0 || (c & 0xC0) == 0x80) return 1;
+    if ((c & 0xE0) == 0xC0 || (c & 0xF0) == 0xE0) return 2;
+    switch (c) {
+    case 0xF0: return 5;
+    case 0xF1: return 3;
+    case 0xF2: return 4;
+    case 0xF3: return 5;
+    case 0xF4: return 9;
+    default: return 0;
+    }
+}
+
+struct entry_head {
+    size_t head;   /* encoding bytes */
+    uint64_t data; /* string bytes after them */
+    bool is_str;
+    long long ival;
+};
+
+/* Decodes an entry's encoding bytes (all head_size(p[0]) of them). */
+static void decode_head(const unsigned char *p, struct entry_head *h)
+{
+    unsigned char c = p[0];
+    h->head = head_size(c);
+    h->data = 0;
+    h->is_str = false;
+    if ((c & 0x80) == 0) {
+        h->ival = c;
+    } else if ((c & 0xC0) == 0x80) {
+        h->is_str = true;
+        h->data = c & 0x3F;
+    } else if ((c & 0xE0) == 0xC0) {
+        uint64_t u = (uint64_t)(c & 0x1F) << 8 | p[1];
+        h->ival = u >= 1u << 12 ? (long long)u - (1 << 13) : (long long)u;
+    } else if ((c & 0xF0) == 0xE0) {
+        h->is_str = true;
+        h->data = (uint64_t)(c & 0x0F) << 8 | p[1];
+    } else if (c == 0xF0) {
+        h->is_str = true;
+        h->data = le32(p + 1);
+    } else if (c == 0xF1) {
+        h->ival = (int16_t)(uint16_t)(p[1] | p[2] << 8);
+    } else if (c == 0xF2) {
+        h->ival = (int32_t)((uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24) >> 8;
+    } else if (c == 0xF3) {
+        h->ival = (int32_t)le32(p + 1);
+    } else {
+        h->ival = (int64_t)((uint64_t)le32(p + 1) | (uint64_t)le32(p + 5) << 32);
+    }
+}
+
+static int end_marker(struct rdb_blob *b, struct rk_err *err)
+{
+    if (rdb_blob_left(b) != 1)
+        return rdb_blob_error(b, err, "end marker with %llu bytes still to come",
+                              (unsigned long long)rdb_blob_left(b) - 1);
+    if (b->header_count != UINT64_MAX && b->header_count != b->index)
+        return rdb_blob_error(b, err, "header counts %llu entries, found %u",
+                              (unsigned long long)b->header_count, b->index);
+    rdb_window_skip(&b->w, 1);
+    b->state = BLOB_STATE_DONE;
+    return BLOB_STEP_OK;
+}
+
+/* The rest of the blob is in the chunk (the usual case: a listpack comes
+ * whole out of the LZF decoder or the input): walk it in one tight loop,
+ * with the same checks as the step-by-step path below. */
+static int bulk_step(struct rdb_blob *b, rdb_blob_entry_fn fn, void *ctx, struct rk_err *err)
+{
+    const unsigned char *p = b->w.p;
+    const unsigned char *end = p + rdb_blob_left(b);
+    struct entry_head h;
+    int rc = BLOB_STEP_OK;
+    while (p < end && *p != 0xFF) {
+        size_t hs = head_size(*p);
+        if (!hs) {
+            rdb_window_skip(&b->w, (size_t)(p - b->w.p));
+            return rdb_blob_error(b, err, "invalid entry encoding 0x%02x", *p);
+        }
+        if ((size_t)(end - p) <= hs) break; /* the slow path reports it */
+        decode_head(p, &h);
+        uint64_t entry_len = h.head + h.data;
+        unsigned char bl[5];
+        size_t bl_len = encode_backlen(entry_len, bl);
+        if (entry_len + bl_len >= (uint64_t)(end - p)) break;
+        const unsigned char *q = p + entry_len;
+        bool same = true;
+        for (size_t i = 0; i < bl_len; i++) same &= q[i] == bl[i];
+        if (!same) break;
+        if (fn) {
+            struct rdb_blob_entry e = {.index = b->index};
+            if (h.is_str) {
+                e.data = p + h.head;
+                e.len = (size_t)h.data;
+                e.total = h.data;
+            } else {
+                e.is_int = true;
+                e.ival = h.ival;
+            }
+            if (fn(ctx, &e, err)) {
+                rc = BLOB_STEP_ERR;
+                p = q + bl_len;
+                b->index++;
+                break;
+            }
+        }
+        b->index++;
+        p = q + bl_len;
+    }
+    rdb_window_skip(&b->w, (size_t)(p - b->w.p));
+    return rc;
+}
+
 int rdb_blob_listpack_step(struct rdb_blob *b, rdb_blob_entry_fn fn, void *ctx, struct rk_err *err)
 {
     if (b->state == BLOB_STATE_HEADER) return header_step(b, err);
     if (b->state == LP_BACKLEN) return backlen_step(b, err);
 
+    if (b->w.carry_len == 0 && (uint64_t)(b->w.end - b->w.p) >= rdb_blob_left(b)) {
+        uint32_t before = b->index;
+        int rc = bulk_step(b, fn, ctx, err);
+        if (rc != BLOB_STEP_OK || b->index != before) return rc;
+        /* No progress: let the careful path below find and name the problem. */
+    }
+
     const unsigned char *p = rdb_window_peek(&b->w, 1);
     if (!p) return BLOB_STEP_MORE;
     unsigned char c = p[0];
-    if (c == 0xFF) {
-        if (rdb_blob_left(b) != 1)
-            return rdb_blob_error(b, err, "end marker with %llu bytes still to come",
-                                  (unsigned long long)rdb_blob_left(b) - 1);
-        if (b->header_count != UINT64_MAX && b->header_count != b->index)
-            return rdb_blob_error(b, err, "header counts %llu entries, found %u",
-                                  (unsigned long long)b->header_count, b->index);
-        rdb_window_skip(&b->w, 1);
-        b->state = BLOB_STATE_DONE;
-        return BLOB_STEP_OK;
-    }
-
-    size_t head;        /* encoding bytes */
-    uint64_t data = 0;  /* string bytes after them */
-    bool is_str = false;
-    if ((c & 0x80) == 0) head = 1;
-    else if ((c & 0xC0) == 0x80) { head = 1; is_str = true; data = c & 0x3F; }
-    else if ((c & 0xE0) == 0xC0) head = 2;
-    else if ((c & 0xF0) == 0xE0) head = 2, is_str = true;
-    else if (c == 0xF0) head = 5, is_str = true;
-    else if (c == 0xF1) head = 3;
-    else if (c == 0xF2) head = 4;
-    else if (c == 0xF3) head = 5;
-    else if (c == 0xF4) head = 9;
-    else return rdb_blob_error(b, err, "invalid entry encoding 0x%02x", c);
-
-    p = rdb_window_peek(&b->w, head);
+    if (c == 0xFF) return end_marker(b, err);
+    size_t hs = head_size(c);
+    if (!hs) return rdb_blob_error(b, err, "invalid entry encoding 0x%02x", c);
+    p = rdb_window_peek(&b->w, hs);
     if (!p) return BLOB_STEP_MORE;
-    if ((c & 0xF0) == 0xE0) data = (uint64_t)(c & 0x0F) << 8 | p[1];
-    else if (c == 0xF0) data = le32(p + 1);
+    struct entry_head h;
+    decode_head(p, &h);
 
-    uint64_t entry_len = head + data;
+    uint64_t entry_len = h.head + h.data;
     unsigned char bl[5];
     uint64_t with_backlen = entry_len + encode_backlen(entry_len, bl);
     if (with_backlen >= rdb_blob_left(b))
         return rdb_blob_error(b, err, "entry %u of %llu bytes overruns the listpack", b->index,
                               (unsigned long long)with_backlen);
     b->lp_entry_len = entry_len;
-    rdb_window_skip(&b->w, head);
-    if (is_str) return rdb_blob_begin_string(b, data, LP_BACKLEN, fn, ctx, err);
-
-    long long v;
-    uint64_t u;
-    if ((c & 0x80) == 0) v = c;
-    else if ((c & 0xE0) == 0xC0) {
-        u = (uint64_t)(c & 0x1F) << 8 | p[1];
-        v = u >= 1u << 12 ? (long long)u - (1 << 13) : (long long)u;
-    } else if (c == 0xF1) v = (int16_t)(uint16_t)(p[1] | p[2] << 8);
-    else if (c == 0xF2) v = (int32_t)((uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24) >> 8;
-    else if (c == 0xF3) v = (int32_t)le32(p + 1);
-    else v = (int64_t)((uint64_t)le32(p + 1) | (uint64_t)le32(p + 5) << 32);
+    rdb_window_skip(&b->w, h.head);
+    if (h.is_str) return rdb_blob_begin_string(b, h.data, LP_BACKLEN, fn, ctx, err);
     b->state = LP_BACKLEN;
-    return rdb_blob_emit_int(b, v, fn, ctx, err) ? BLOB_STEP_ERR : BLOB_STEP_OK;
+    return rdb_blob_emit_int(b, h.ival, fn, ctx, err) ? BLOB_STEP_ERR : BLOB_STEP_OK;
 }

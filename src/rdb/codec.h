@@ -34,6 +34,10 @@ size_t rdb_lzf_compress(const void *in, size_t in_len, void *out, size_t out_cap
 int rdb_lzf_decompress(const void *in, size_t in_len, void *out, size_t out_len,
                        struct rk_err *err);
 
+/* Checks that in decompresses to exactly out_len bytes without producing
+ * them (lzf_check.c): for strings whose contents nobody wants. */
+int rdb_lzf_check(const void *in, size_t in_len, uint64_t out_len, struct rk_err *err);
+
 /* Streaming decompression in bounded memory: back-references reach at most
  * 8 KiB back, so the decoder keeps that much history and hands out the output
  * in pieces of at most RDB_LZF_PIECE bytes through emit(). */

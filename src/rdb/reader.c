@@ -11,13 +11,6 @@
 #define LZF_ONESHOT_MAX (1u << 20)
 #define KEY_META_MAX    (1u << 20)
 
-uint64_t rd_le64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
-    return v;
-}
-
 char *rdb_quote(const unsigned char *s, size_t len, size_t max, char *out, size_t outlen)
 {
     size_t o = 0;
@@ -224,6 +217,9 @@ void rd_string_blob(struct rdb_reader *r, enum rdb_blob_kind kind, enum rd_route
     r->str.blob_kind = kind;
     r->route = route;
     r->route_kind = route_kind;
+    /* Nobody wants the entries: let the decoder check and count them alone. */
+    r->route_counts_only = !(r->want & RDB_WANT_VALUES) &&
+                           (route == ROUTE_ITEMS || route == ROUTE_PAIRS || route == ROUTE_ZSET);
     rd_string_begin(r, DEST_BLOB, next);
 }
 
@@ -248,7 +244,8 @@ static int deliver(struct rdb_reader *r, const unsigned char *data, size_t len, 
             r->str.failed = true;
             return RD_ERR;
         }
-        if (rdb_blob_feed(&r->blob, data, len, rd_route_entry, r, r->err)) {
+        if (rdb_blob_feed(&r->blob, data, len, r->route_counts_only ? NULL : rd_route_entry, r,
+                          r->err)) {
             r->str.failed = true;
             if (r->handler_failed || r->route_failed) return RD_ERR;
             char msg[RK_ERR_MAX];
@@ -266,10 +263,14 @@ static int deliver(struct rdb_reader *r, const unsigned char *data, size_t len, 
 
 static int string_finish(struct rdb_reader *r)
 {
-    if (r->str.dest == DEST_BLOB && rdb_blob_finish(&r->blob, r->err)) {
-        char msg[RK_ERR_MAX];
-        memcpy(msg, r->err->msg, sizeof(msg));
-        return error_at(r, r->str.start, "%s", msg);
+    if (r->str.dest == DEST_BLOB) {
+        if (rdb_blob_finish(&r->blob, r->err)) {
+            char msg[RK_ERR_MAX];
+            memcpy(msg, r->err->msg, sizeof(msg));
+            return error_at(r, r->str.start, "%s", msg);
+        }
+        if (r->route_counts_only)
+            r->elements += r->route == ROUTE_ITEMS ? r->blob.index : r->blob.index / 2;
     }
     r->state = r->str.next;
     return RD_OK;
@@ -356,6 +357,18 @@ static int string_header(struct rdb_reader *r)
     if (r->str.dest == DEST_BLOB) rdb_blob_init(&r->blob, r->str.blob_kind, ulen);
     r->str.total = ulen;
     r->str.done = 0;
+    bool contents_unwanted = r->str.dest == DEST_SKIP ||
+                             (r->str.dest == DEST_PIECES && !(r->want & RDB_WANT_VALUES));
+    if (contents_unwanted && r->w.carry_len == 0 && (uint64_t)(r->w.end - r->w.p) >= clen) {
+        if (rdb_lzf_check(r->w.p, (size_t)clen, ulen, r->err)) {
+            char msg[RK_ERR_MAX];
+            memcpy(msg, r->err->msg, sizeof(msg));
+            return error_at(r, r->str.start, "LZF string: %s", msg);
+        }
+        rdb_window_skip(&r->w, (size_t)clen);
+        r->str.done = ulen;
+        return string_finish(r);
+    }
     if (ulen <= LZF_ONESHOT_MAX && r->w.carry_len == 0 && (uint64_t)(r->w.end - r->w.p) >= clen) {
         const unsigned char *data = r->w.p;
         rk_buf_reset(&r->lzf_out);

@@ -192,7 +192,8 @@ struct rdb_reader {
     struct rdb_blob blob;
     enum rd_route route;
     enum rdb_value_kind route_kind;
-    bool route_failed; /* routing an entry failed (error already set) */
+    bool route_failed;      /* routing an entry failed (error already set) */
+    bool route_counts_only; /* the blob decoder only checks and counts */
     struct rk_buf score_text;
 
     /* Stream node interpretation (ROUTE_STREAM). */
@@ -227,7 +228,12 @@ int rd_emit(struct rdb_reader *r, const struct rdb_event *ev);
 int rd_emit_value(struct rdb_reader *r);
 void rd_value_reset(struct rdb_reader *r, enum rdb_value_kind kind);
 void rd_set_capture(struct rdb_reader *r, enum rd_capture capture);
-uint64_t rd_le64(const unsigned char *p);
+static inline uint64_t rd_le64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
 
 /* reader_value.c */
 int rd_value_begin(struct rdb_reader *r);

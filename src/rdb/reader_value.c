@@ -61,6 +61,12 @@ static int score_entry(struct rdb_reader *r, const struct rdb_blob_entry *e)
         r->elements++;
         return emit_score(r, (double)e->ival);
     }
+    /* Redis does not check text scores when it loads a listpack either; parse
+     * them only for someone who wants them. */
+    if (!(r->want & RDB_WANT_VALUES)) {
+        if (e->offset + e->len == e->total) r->elements++;
+        return RD_OK;
+    }
     if (e->offset == 0) rk_buf_reset(&r->score_text);
     if (r->score_text.len + e->len > SCORE_TEXT_MAX)
         return rd_error(r, "entry %u of the %s: a score of %llu bytes is not a number", e->index,
@@ -170,9 +176,90 @@ int rd_value_begin(struct rdb_reader *r)
     return RD_OK;
 }
 
+/* The length of a plain string whose header starts at p, if it is a raw
+ * string (no integer or LZF encoding) with its header and contents all
+ * within avail bytes; else false. */
+static inline bool whole_raw_string(const unsigned char *p, size_t avail, size_t *head,
+                                    size_t *len)
+{
+    if (avail == 0) return false;
+    unsigned char b = p[0];
+    switch (b >> 6) {
+    case 0:
+        *head = 1;
+        *len = b & 0x3F;
+        break;
+    case 1:
+        if (avail < 2) return false;
+        *head = 2;
+        *len = (size_t)(b & 0x3F) << 8 | p[1];
+        break;
+    default:
+        if (b != 0x80 || avail < 5) return false;
+        *head = 5;
+        *len = (size_t)p[1] << 24 | (size_t)p[2] << 16 | (size_t)p[3] << 8 | p[4];
+        break;
+    }
+    return *len <= avail - *head;
+}
+
+/* Plain collections hold millions of small elements: while whole elements
+ * sit in the chunk, read them in this loop rather than one state at a time.
+ * Anything unusual (an encoded string, an element cut by the chunk's end)
+ * goes to the state machine, which reads it and comes back here. */
+static void collection_fast(struct rdb_reader *r)
+{
+    if (r->w.carry_len) return;
+    bool pairs = r->enc == RDB_ENC_HASH;
+    bool scored = r->enc == RDB_ENC_ZSET_2;
+    if (!pairs && !scored && r->enc != RDB_ENC_LIST && r->enc != RDB_ENC_SET) return;
+    enum rdb_value_kind kind = r->enc == RDB_ENC_LIST  ? RDB_VALUE_LIST_ITEM
+                               : r->enc == RDB_ENC_SET ? RDB_VALUE_SET_MEMBER
+                               : pairs                 ? RDB_VALUE_HASH_FIELD
+                                                       : RDB_VALUE_ZSET_MEMBER;
+    bool emit = r->want & RDB_WANT_VALUES;
+    while (r->left) {
+        const unsigned char *p = r->w.p;
+        size_t avail = (size_t)(r->w.end - p);
+        size_t h1, l1, h2 = 0, l2 = 0, used;
+        if (!whole_raw_string(p, avail, &h1, &l1)) return;
+        used = h1 + l1;
+        if (pairs) {
+            if (!whole_raw_string(p + used, avail - used, &h2, &l2)) return;
+            used += h2 + l2;
+        } else if (scored) {
+            if (avail - used < 8) return;
+            used += 8;
+        }
+        if (emit) {
+            if (rd_emit_piece(r, kind, p + h1, l1, 0, l1, false, 0) != RD_OK) return;
+            if (pairs &&
+                rd_emit_piece(r, RDB_VALUE_HASH_VALUE, p + h1 + l1 + h2, l2, 0, l2, false, 0) !=
+                    RD_OK)
+                return;
+        }
+        if (scored) {
+            uint64_t bits = rd_le64(p + h1 + l1);
+            double score;
+            memcpy(&score, &bits, sizeof(score));
+            if (isnan(score)) return; /* the state machine reports it */
+            if (emit) {
+                rd_value_reset(r, RDB_VALUE_ZSET_SCORE);
+                r->v.score = score;
+                if (rd_emit_value(r) != RD_OK) return;
+            }
+        }
+        rdb_window_skip(&r->w, used);
+        r->elements++;
+        r->left--;
+    }
+}
+
 /* Begins the next element of a plain (length-prefixed) collection. */
 static int collection_element(struct rdb_reader *r)
 {
+    collection_fast(r);
+    if (r->handler_failed) return RD_ERR;
     if (r->left == 0) {
         r->state = RS_KEY_END;
         return RD_OK;
