@@ -118,8 +118,9 @@ int sup_db_start(struct rk_supervisor *s, const struct rk_db *db, struct rk_err 
  * their configs, starts or stops the replica. old is the state before. */
 int sup_db_apply(struct rk_supervisor *s, const struct rk_db *old, const struct rk_db *db,
                  struct rk_err *err);
-/* Stops the database's processes (SIGTERM, then SIGKILL) and forgets them. */
-void sup_db_stop(struct rk_supervisor *s, int64_t db_id);
+/* Kills the database's processes (its data is going) and forgets them,
+ * including one its pidfile names that the supervisor never knew. */
+void sup_db_stop(struct rk_supervisor *s, const struct rk_db *db);
 int sup_db_pause(struct rk_supervisor *s, int64_t db_id, struct rk_err *err);
 int sup_db_resume(struct rk_supervisor *s, int64_t db_id, struct rk_err *err);
 uint64_t sup_restarts(struct rk_supervisor *s);

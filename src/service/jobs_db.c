@@ -216,8 +216,8 @@ static int run_database_delete(struct rk_task_run *run)
     struct rk_err err;
     struct rk_db db;
     if (load(run, &db) < 0) return -1;
+    sup_db_stop(svc->sup, &db);
     rk_db_clear(&db);
-    sup_db_stop(svc->sup, id);
     char *dir = service_db_dir(svc, id);
     int rc = remove_tree(dir, &err);
     free(dir);

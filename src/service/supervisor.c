@@ -421,7 +421,7 @@ int sup_db_start(struct rk_supervisor *s, const struct rk_db *db, struct rk_err 
 {
     if (worker_start_role(s, db, false, err) < 0) return -1;
     if (db->replication && db->replica_port && worker_start_role(s, db, true, err) < 0) {
-        sup_db_stop(s, db->id);
+        sup_db_stop(s, db);
         return -1;
     }
     record_procs(s, db->id, true);
@@ -449,16 +449,47 @@ static struct sup_proc *take_procs(struct rk_supervisor *s, int64_t db_id, bool 
     return taken;
 }
 
-void sup_db_stop(struct rk_supervisor *s, int64_t db_id)
+static bool is_our_redis(const struct rk_supervisor *s, pid_t pid, unsigned port);
+
+static pid_t read_pidfile(const char *dir)
 {
-    struct sup_proc *taken = take_procs(s, db_id, false);
+    char path[PATH_MAX], buf[32];
+    snprintf(path, sizeof(path), "%s/redis.pid", dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    buf[n] = '\0';
+    int64_t v;
+    buf[strcspn(buf, "\n")] = '\0';
+    return rk_parse_i64(buf, &v) == 0 && v > 0 && v < INT32_MAX ? (pid_t)v : 0;
+}
+
+void sup_db_stop(struct rk_supervisor *s, const struct rk_db *db)
+{
+    struct sup_proc *taken = take_procs(s, db->id, false);
     while (taken) {
         struct sup_proc *p = taken;
         taken = p->next;
         stop_pid(p->pid, p->child, SIGKILL);
         rk_log(RK_LOG_INFO, "supervisor", "msg=\"redis-server stopped\" db=%lld role=%s port=%u",
-               (long long)db_id, p->replica ? "replica" : "primary", p->port);
+               (long long)db->id, p->replica ? "replica" : "primary", p->port);
         free(p);
+    }
+    /* One the table does not know: started just before the daemon died, or
+     * while it was down. Its pidfile and port tell. */
+    for (int role = 0; role < 2; role++) {
+        unsigned port = role ? db->replica_port : db->port;
+        if (!port) continue;
+        char *dir = instance_dir(s, db->id, role == 1);
+        pid_t pid = read_pidfile(dir);
+        free(dir);
+        if (pid > 0 && is_our_redis(s, pid, port)) {
+            stop_pid(pid, false, SIGKILL);
+            rk_log(RK_LOG_INFO, "supervisor", "msg=\"unwatched redis-server stopped\" db=%lld port=%u pid=%d",
+                   (long long)db->id, port, (int)pid);
+        }
     }
 }
 
@@ -615,8 +646,11 @@ static bool is_our_redis(const struct rk_supervisor *s, pid_t pid, unsigned port
         exe[e] = '\0';
         if (strncmp(exe, s->bin_real, strlen(s->bin_real)) == 0) return true;
     }
+    /* Started through a wrapper, or the binary was replaced: the process
+     * title still names the server. */
     const char *base = strrchr(s->bin_real, '/');
-    return strstr(buf, base ? base + 1 : s->bin_real) != NULL;
+    return strstr(buf, base ? base + 1 : s->bin_real) != NULL || strstr(buf, "redis-server") ||
+           strstr(buf, "valkey-server");
 }
 
 static void *sup_main(void *arg);
