@@ -100,13 +100,16 @@ static int set_value(struct rk_config *cfg, const struct cfg_key *k, const char 
     return rk_err_set(err, "%s: unknown type", k->key);
 }
 
+static int load_line(struct rk_config *cfg, const char *line, size_t len, struct rk_err *err);
+
 void rk_config_init(struct rk_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
     for (size_t i = 0; i < NKEYS; i++) {
         struct rk_err err;
-        if (set_value(cfg, &cfg_keys[i], cfg_keys[i].def, &err) < 0)
-            rk_panic("bad embedded default: %s", err.msg);
+        char line[256];
+        int n = snprintf(line, sizeof(line), "%s = %s", cfg_keys[i].key, cfg_keys[i].def);
+        if (load_line(cfg, line, (size_t)n, &err) < 0) rk_panic("bad embedded default: %s", err.msg);
     }
 }
 

@@ -22,7 +22,8 @@
 /* Configuration                                                            */
 /* ------------------------------------------------------------------------ */
 
-/* Every key of the daemon's config file: X(type, field, "key", "default", "what").
+/* Every key of the daemon's config file: X(type, field, "key", "default", "what"),
+ * the default written as in the file ("\"\"" is the empty string).
  * This one list drives the parser, the defaults, `rdbkeep help serve` and the
  * tests that keep docs/daemon.md complete. Each key can also be set in the
  * environment as RDBKEEP_<KEY IN UPPER SNAKE CASE> (maxConcurrentBackups:
@@ -31,12 +32,12 @@
     X(STR, listen, "listen", "127.0.0.1:8080", "HOST:PORT the REST API listens on")               \
     X(STR, data_dir, "dataDir", "./var",                                                          \
       "the daemon's state: catalog.db, databases/<id>/ (one directory per database)")             \
-    X(STR, backup_dir, "backupDir", "",                                                           \
+    X(STR, backup_dir, "backupDir", "\"\"",                                                           \
       "where local backups go by default (empty: <dataDir>/backups)")                            \
     X(STR, redis_server, "redisServer", "/usr/bin/redis-server",                                  \
       "the redis-server binary that runs the databases")                                          \
     X(STR, db_host, "databaseBind", "127.0.0.1", "address the redis-servers listen on")           \
-    X(STR, public_host, "publicHost", "",                                                         \
+    X(STR, public_host, "publicHost", "\"\"",                                                         \
       "host shown in publicEndpoint (empty: the databaseBind address)")                           \
     X(PORTS, ports, "databasePorts", "12000-12999",                                               \
       "FIRST-LAST: ports given to databases that do not ask for one")                             \
@@ -50,9 +51,9 @@
     X(BOOL, metrics_auth, "metricsAuth", "false", "require the API keys on GET /metrics too")     \
     X(UINT, task_retention_days, "taskRetentionDays", "10",                                       \
       "finished tasks older than this are removed")                                               \
-    X(STR, api_key, "apiKey", "",                                                                 \
+    X(STR, api_key, "apiKey", "\"\"",                                                                 \
       "the account key (x-api-key); RDBKEEP_API_KEY wins; empty: generated on first start")      \
-    X(SECRET, api_secret_key, "apiSecretKey", "",                                                    \
+    X(SECRET, api_secret_key, "apiSecretKey", "\"\"",                                                    \
       "the secret (x-api-secret-key); RDBKEEP_API_SECRET_KEY wins; empty: generated, stored "     \
       "hashed, shown once")                                                                       \
     X(DOUBLE, default_memory_gb, "defaultMemoryLimitInGb", "1",                                   \
@@ -67,23 +68,23 @@
       "stop the redis-servers when the daemon exits (default: they keep serving and are "         \
       "adopted on the next start)")                                                               \
     X(LOGLEVEL, log_level, "logLevel", "info", "debug, info, warn or error")                      \
-    X(STR, s3_access_key_id, "s3AccessKeyId", "", "S3 access key (AWS_ACCESS_KEY_ID wins)")       \
-    X(SECRET, s3_secret_access_key, "s3SecretAccessKey", "",                                      \
+    X(STR, s3_access_key_id, "s3AccessKeyId", "\"\"", "S3 access key (AWS_ACCESS_KEY_ID wins)")       \
+    X(SECRET, s3_secret_access_key, "s3SecretAccessKey", "\"\"",                                      \
       "S3 secret key (AWS_SECRET_ACCESS_KEY wins)")                                               \
-    X(STR, s3_region, "s3Region", "", "S3 region (AWS_REGION wins)")                              \
-    X(STR, s3_endpoint_url, "s3EndpointUrl", "",                                                  \
+    X(STR, s3_region, "s3Region", "\"\"", "S3 region (AWS_REGION wins)")                              \
+    X(STR, s3_endpoint_url, "s3EndpointUrl", "\"\"",                                                  \
       "S3-compatible endpoint URL (AWS_ENDPOINT_URL wins)")                                       \
     X(BOOL, s3_path_style, "s3PathStyle", "false", "address buckets by path, not by host name")   \
-    X(STR, gcs_service_account_file, "gcsServiceAccountFile", "",                                 \
+    X(STR, gcs_service_account_file, "gcsServiceAccountFile", "\"\"",                                 \
       "Google Cloud Storage service-account JSON key file")                                       \
-    X(STR, gcs_hmac_access_id, "gcsHmacAccessId", "", "GCS HMAC access id (XML API)")             \
-    X(SECRET, gcs_hmac_secret, "gcsHmacSecret", "", "GCS HMAC secret")                            \
-    X(STR, gcs_endpoint_url, "gcsEndpointUrl", "", "GCS endpoint URL (emulators)")                \
-    X(STR, azure_account_name, "azureAccountName", "", "Azure storage account for config keys")  \
-    X(SECRET, azure_account_key, "azureAccountKey", "",                                           \
+    X(STR, gcs_hmac_access_id, "gcsHmacAccessId", "\"\"", "GCS HMAC access id (XML API)")             \
+    X(SECRET, gcs_hmac_secret, "gcsHmacSecret", "\"\"", "GCS HMAC secret")                            \
+    X(STR, gcs_endpoint_url, "gcsEndpointUrl", "\"\"", "GCS endpoint URL (emulators)")                \
+    X(STR, azure_account_name, "azureAccountName", "\"\"", "Azure storage account for config keys")  \
+    X(SECRET, azure_account_key, "azureAccountKey", "\"\"",                                           \
       "Azure account key (else the key in the URI)")                                              \
-    X(SECRET, azure_sas_token, "azureSasToken", "", "Azure SAS token")                            \
-    X(STR, azure_endpoint_url, "azureEndpointUrl", "", "Azure Blob endpoint URL (Azurite)")
+    X(SECRET, azure_sas_token, "azureSasToken", "\"\"", "Azure SAS token")                            \
+    X(STR, azure_endpoint_url, "azureEndpointUrl", "\"\"", "Azure Blob endpoint URL (Azurite)")
 
 /* The same list as text, for `rdbkeep help serve`. */
 #define RK_CONFIG_HELP_LINE_(type, field, key, def, doc) "  " key " = " def "\n      " doc "\n"
