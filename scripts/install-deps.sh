@@ -10,6 +10,8 @@ build_pkgs=(gcc make cmake pkg-config libcurl4-openssl-dev libssl-dev libisal-de
             redis-server redis-tools ca-certificates)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev nginx-light python3-pyftpdlib openssl curl
            time procps iproute2)
+# The daemon's integration tests read JSON with jq and check the catalog with sqlite3.
+test_pkgs+=(jq sqlite3)
 bench_pkgs=(time wrk hyperfine python3)
 
 want=("${build_pkgs[@]}")
