@@ -347,6 +347,88 @@ uint64_t rdb_reader_trailing_bytes(const struct rdb_reader *r); /* after the che
 int rdb_reader_version(const struct rdb_reader *r);
 enum rdb_magic rdb_reader_magic(const struct rdb_reader *r);
 
+/* ---- Writer ------------------------------------------------------------------
+ *
+ * Consumes reader events and writes them for a target Redis RDB version
+ * (6 to 12) in encodings that version loads. Plug it in as the reader's
+ * handler: rdb_reader_new(NULL, rdb_writer_event, writer). Values the target
+ * reads as they are stored are copied byte for byte; the rest are rewritten
+ * (see src/rdb/encode.h). Expiry stays absolute in milliseconds. */
+
+#define RDB_WRITER_MIN_VERSION 6
+#define RDB_WRITER_MAX_VERSION 12
+
+struct rdb_writer_options {
+    int target_version;
+    /* Leave out keys, and hash fields, that have expired by now_ms. */
+    bool drop_expired;
+    uint64_t now_ms;        /* 0: the current time */
+    /* Memory a single value may take while it is rebuilt (default 256 MiB);
+     * a bigger one is an error naming the key. */
+    uint64_t max_buffered;
+};
+
+struct rdb_writer_stats {
+    uint64_t keys;                /* written */
+    uint64_t keys_rewritten;      /* of which re-encoded for the target */
+    uint64_t keys_expired;        /* left out: already expired */
+    uint64_t keys_empty;          /* left out: empty, as Redis drops them on load */
+    uint64_t fields_expired;      /* hash fields left out: already expired */
+    uint64_t field_ttls_dropped;  /* hash field TTLs the target cannot store */
+    uint64_t functions_dropped;   /* functions for a target without them (< 10) */
+    uint64_t module_aux_dropped;  /* module aux data for a target without it (< 9) */
+    uint64_t stream_idmp_dropped; /* RDB 13 stream idempotency data */
+    uint64_t bytes;               /* written */
+};
+
+typedef int (*rdb_write_fn)(void *ctx, const void *data, size_t len, struct rk_err *err);
+
+struct rdb_writer;
+
+/* Returns NULL with err set if the options are invalid. */
+struct rdb_writer *rdb_writer_new(const struct rdb_writer_options *opts, rdb_write_fn write,
+                                  void *ctx, struct rk_err *err);
+/* An rdb_handler_fn. The file is complete (EOF marker and CRC64 written)
+ * once the reader has delivered RDB_EVENT_END. */
+int rdb_writer_event(void *writer, const struct rdb_event *ev, struct rk_err *err);
+bool rdb_writer_complete(const struct rdb_writer *w);
+const struct rdb_writer_stats *rdb_writer_stats(const struct rdb_writer *w);
+void rdb_writer_free(struct rdb_writer *w);
+
+/* ---- DUMP payloads -------------------------------------------------------------
+ *
+ * The same rewriting, one key at a time, framed as RESTORE wants it:
+ * type byte, value, RDB version (u16 LE), CRC64 (LE). */
+
+struct rdb_dump_options {
+    int target_version;
+    bool drop_expired;
+    uint64_t now_ms;
+    /* Payloads bigger than this are not built (default 64 MiB): the callback
+     * gets payload NULL and too_big set, and the caller sends the key another
+     * way. */
+    uint64_t max_payload;
+};
+
+struct rdb_dump_key {
+    const struct rdb_key_info *key;
+    const unsigned char *payload; /* NULL when too_big */
+    size_t len;
+    bool too_big;
+};
+
+typedef int (*rdb_dump_fn)(void *ctx, const struct rdb_dump_key *dk, struct rk_err *err);
+
+struct rdb_dumper;
+
+struct rdb_dumper *rdb_dumper_new(const struct rdb_dump_options *opts, rdb_dump_fn fn, void *ctx,
+                                  struct rk_err *err);
+/* An rdb_handler_fn: every key becomes one callback. Other records (aux,
+ * functions, module aux) are ignored. */
+int rdb_dumper_event(void *dumper, const struct rdb_event *ev, struct rk_err *err);
+const struct rdb_writer_stats *rdb_dumper_stats(const struct rdb_dumper *d);
+void rdb_dumper_free(struct rdb_dumper *d);
+
 /* Formats a binary string for a message: printable ASCII as is, other bytes
  * as \xNN, cut at max characters with "...". Returns out. */
 char *rdb_quote(const unsigned char *s, size_t len, size_t max, char *out, size_t outlen);

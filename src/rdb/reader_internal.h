@@ -140,6 +140,8 @@ struct rdb_reader {
     int version;
     uint64_t crc;
     bool crc_on;
+    const unsigned char *crc_from, *crc_to; /* consumed chunk bytes not yet in crc */
+    const unsigned char *chunk, *chunk_end; /* the chunk being fed */
     bool tap;            /* RDB_EVENT_RAW for consumed bytes */
     enum rd_capture capture;
     uint64_t trailing;
