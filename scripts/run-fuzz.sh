@@ -13,6 +13,8 @@ for bin in "$build"/tests/fuzz/fuzz_*; do
     mkdir -p "$out/corpus"
     seeds=()
     [ -d "$here/tests/fuzz/seeds/$name" ] && seeds+=("$here/tests/fuzz/seeds/$name")
+    # The RDB targets start from the real files of the test corpus.
+    case "$name" in fuzz_rdb_reader) seeds+=("$here/tests/data/rdb-corpus") ;; esac
     echo "== $name for ${secs}s"
     if ! "$bin" -max_total_time="$secs" -artifact_prefix="$out/" -print_final_stats=1 \
         "$out/corpus" "${seeds[@]}"; then
