@@ -1,6 +1,9 @@
-/* listpack_enc.c: builds listpacks byte for byte as Redis 7.x lays them out
- * when elements are appended (lpAppend), which is how every listpack in an
- * RDB file or DUMP payload grows.
+/* listpack_enc.c: builds listpacks byte for byte as Redis 7.x lays them out.
+ *
+ * Each entry is self-contained, so a listpack's bytes depend only on its
+ * entries in order, however Redis got there (appends, inserts, deletes); the
+ * one exception is the count, which Redis leaves at "unknown" once it has
+ * reached 65535 even if entries are deleted later.
  *
  *   <total_bytes u32 LE> <num_elements u16 LE> entry... 0xFF
  *   entry = <encoding + data> <backlen: size of encoding + data, 1..5 bytes>

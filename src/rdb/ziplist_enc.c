@@ -1,6 +1,8 @@
-/* ziplist_enc.c: builds ziplists byte for byte as Redis (2.6 to 6.2) laid
- * them out when elements were pushed at the tail, the only way a ziplist
- * written to an RDB file grows from scratch.
+/* ziplist_enc.c: builds ziplists byte for byte as Redis 2.6 to 6.2 laid
+ * them out for entries appended in order. (Redis could also leave wider
+ * prevlen fields behind after inserting in the middle, and ziplists made by
+ * Redis 2.4 lack the small integer encodings; both load fine but are not
+ * what a fresh build gives, so we never produce them.)
  *
  *   <zlbytes u32 LE> <zltail u32 LE> <zllen u16 LE> entry... 0xFF
  *   entry = <prevlen: 1 byte, or 0xFE + u32 LE> <encoding> [data]
