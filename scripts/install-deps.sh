@@ -12,6 +12,8 @@ test_pkgs=(libcmocka-dev clang libclang-rt-14-dev nginx-light python3-pyftpdlib 
            time procps iproute2)
 # The daemon's integration tests read JSON with jq and check the catalog with sqlite3.
 test_pkgs+=(jq sqlite3)
+# The RDB integration tests compare outputs and drive redis-server with Python (standard library only).
+test_pkgs+=(python3)
 bench_pkgs=(time wrk hyperfine python3)
 
 want=("${build_pkgs[@]}")
