@@ -352,8 +352,8 @@ int rk_service_submit(struct rk_service *svc, const char *command_type, int64_t 
 {
     struct rk_err err;
     if (svc->tasks && !tasks_kind(svc->tasks, command_type))
-        return rk_fail_set(f, 501, "NOT_IMPLEMENTED", "%s is not available in this build",
-                           command_type);
+        return rk_fail_set(f, 501, "NOT_IMPLEMENTED",
+                           "%s: this build of rdbkeep has no job for it yet", command_type);
     if (catalog_begin(svc->cat, &err) < 0) return internal(f, &err);
     if (db_id) {
         struct rk_db db;
