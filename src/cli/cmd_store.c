@@ -75,6 +75,18 @@ static bool is_interrupted(void *arg)
     return interrupted != 0;
 }
 
+/* Standard input, giving up when a signal asks us to stop (the io module's
+ * file source retries interrupted reads, as a library should). */
+static ssize_t read_stdin(void *arg, void *buf, size_t cap, struct rk_err *err)
+{
+    for (;;) {
+        ssize_t n = read(STDIN_FILENO, buf, cap);
+        if (n >= 0) return n;
+        if (errno != EINTR) return rk_err_set(err, "reading standard input: %s", strerror(errno));
+        if (interrupted) return rk_err_set(err, "interrupted");
+    }
+}
+
 struct opts {
     bool quiet, gzip, gunzip;
     uint64_t offset;
@@ -240,7 +252,7 @@ static int run_cp(const struct store_config *cfg, const struct opts *o, const ch
     int rc;
     if (!strcmp(src_uri, "-")) {
         if (o->offset) return cli_usage_error("store", "--offset does not apply to standard input");
-        src = io_fd_source_new(STDIN_FILENO, false);
+        src = io_fn_source_new(read_stdin, NULL, NULL);
     } else {
         src = store_open_read(cfg, src_uri, o->offset, &st, &rc, &err);
         if (!src) {
@@ -287,7 +299,14 @@ static int run_cp(const struct store_config *cfg, const struct opts *o, const ch
             status = CLI_EXIT_FAIL;
             break;
         }
-        if (n == 0) break;
+        if (n == 0) {
+            /* A signal that arrived during the last read still cancels. */
+            if (interrupted) {
+                rk_err_set(&err, "interrupted");
+                status = CLI_EXIT_FAIL;
+            }
+            break;
+        }
         if (io_sink_write(dst, buf, (size_t)n, &err) < 0) {
             status = CLI_EXIT_FAIL;
             break;

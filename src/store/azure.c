@@ -196,7 +196,7 @@ static int az_do(const struct az *c, struct xfer *x, const struct az_req *r, str
             rc = az_http_error(x, what, err);
             break;
         }
-        if ((rc = xfer_backoff(c->cfg, attempt)) < 0) {
+        if ((rc = xfer_backoff(x, attempt)) < 0) {
             rk_err_set(err, "%s: cancelled", what);
             break;
         }
@@ -215,6 +215,12 @@ static int az_stat(const struct store_config *cfg, const struct store_uri *u, st
     xfer_init(&x, cfg);
     struct az_req r = {.method = "HEAD", .blob = u->path};
     rc = az_do(c, &x, &r, err);
+    if (rc == STORE_DENIED || (rc == STORE_FAIL && x.result == CURLE_OK && x.status >= 400)) {
+        /* A HEAD answer carries only a code: a one-byte GET gets the message. */
+        struct az_req g = {.method = "GET", .blob = u->path, .range = "bytes=0-0"};
+        int grc = az_do(c, &x, &g, err);
+        rc = grc == STORE_OK ? az_do(c, &x, &r, err) : grc;
+    }
     if (rc == STORE_OK) {
         st->size = x.hdr.content_length >= 0 ? (uint64_t)x.hdr.content_length : 0;
         st->size_known = x.hdr.content_length >= 0;

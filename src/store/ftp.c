@@ -75,9 +75,14 @@ static int ftp_error(struct xfer *x, const char *what, struct rk_err *err)
     int rc = xfer_transport_error(x, what, err);
     long code = x->status;
     if (x->result == CURLE_QUOTE_ERROR || x->result == CURLE_UPLOAD_FAILED) {
+        const char *meaning = code == 550 || code == 450 ? " (no such file, or no permission)"
+                              : code == 553 ? " (file name not allowed)"
+                              : code == 530 || code == 532 ? " (not logged in)"
+                              : code == 552 ? " (out of space)"
+                                            : "";
         if (code == 550 || code == 450) rc = STORE_NOT_FOUND;
         else if (code == 530 || code == 532) rc = STORE_DENIED;
-        rk_err_prefix(err, "FTP answered %ld", code);
+        rk_err_set(err, "%s: the server answered %ld%s", what, code, meaning);
     }
     return rc;
 }
@@ -105,7 +110,7 @@ static int ftp_stat(const struct store_config *cfg, const struct store_uri *u, s
         curl_easy_setopt(x.easy, CURLOPT_FILETIME, 1L);
         rc = ftp_run(&f, &x, what, err);
         if (rc == STORE_OK || !xfer_retryable(&x) || attempt >= cfg->max_retries) break;
-        if (xfer_backoff(cfg, attempt) < 0) break;
+        if (xfer_backoff(&x, attempt) < 0) break;
     }
     if (rc == STORE_OK) {
         curl_off_t cl = -1;
@@ -199,7 +204,7 @@ static int list_dir(struct ftp_list *l, const char *dir, const char *prefix, int
         curl_easy_setopt(l->x->easy, CURLOPT_CUSTOMREQUEST, "MLSD");
         rc = ftp_run(l->f, l->x, what, l->err);
         if (rc == STORE_OK || !xfer_retryable(l->x) || attempt >= l->f->cfg->max_retries) break;
-        if (xfer_backoff(l->f->cfg, attempt) < 0) break;
+        if (xfer_backoff(l->x, attempt) < 0) break;
     }
     free(what);
     if (rc != STORE_OK) {
@@ -276,7 +281,7 @@ static int ftp_dele(const struct ftp *f, struct xfer *x, const char *path, struc
         curl_easy_setopt(x->easy, CURLOPT_QUOTE, q);
         rc = ftp_run(f, x, what, err);
         if (rc == STORE_OK || !xfer_retryable(x) || attempt >= f->cfg->max_retries) break;
-        if (xfer_backoff(f->cfg, attempt) < 0) break;
+        if (xfer_backoff(x, attempt) < 0) break;
     }
     curl_slist_free_all(q);
     free(cmd);
@@ -381,6 +386,7 @@ static int fw_close(struct io_sink *s, struct rk_err *err)
         rc = ftp_error(&w->x, w->what, err);
         /* The data may be there under the temporary name: remove it. */
         struct rk_err derr;
+        w->x.ignore_cancel = true;
         ftp_dele(&w->f, &w->x, w->tmp_path, &derr);
         return fw_fail(w, rc);
     }
@@ -393,6 +399,7 @@ static void fw_abort(struct io_sink *s)
     /* Close the data connection without the rename, then delete the
      * partial file on a fresh session. */
     xfer_reset(&w->x);
+    w->x.ignore_cancel = true;
     struct rk_err derr;
     if (ftp_dele(&w->f, &w->x, w->tmp_path, &derr) != STORE_OK && w->x.status != 550)
         rk_log(RK_LOG_WARN, "store", "msg=\"could not delete the temporary upload\" what=\"%s\" error=\"%s\"",

@@ -157,7 +157,7 @@ static char *fetch_token(const struct store_config *cfg, const struct gcs_servic
         rc = xfer_run(&x, what, err);
         curl_slist_free_all(h);
         if (rc == STORE_OK && xfer_status_ok(&x)) break;
-        if (!xfer_retryable(&x) || attempt >= cfg->max_retries || xfer_backoff(cfg, attempt) < 0) {
+        if (!xfer_retryable(&x) || attempt >= cfg->max_retries || xfer_backoff(&x, attempt) < 0) {
             if (rc == STORE_OK) {
                 json_t *doc = json_loadb((const char *)x.body.data, x.body.len, 0, NULL);
                 const char *e = json_string_value(json_object_get(doc, "error"));

@@ -93,7 +93,7 @@ static int http_stat(const struct store_config *cfg, const struct store_uri *u, 
         curl_easy_setopt(x.easy, CURLOPT_NOBODY, 1L);
         rc = xfer_run(&x, h->what, err);
         if (rc == STORE_OK && xfer_status_ok(&x)) break;
-        if (!xfer_retryable(&x) || attempt >= cfg->max_retries || xfer_backoff(cfg, attempt) < 0) {
+        if (!xfer_retryable(&x) || attempt >= cfg->max_retries || xfer_backoff(&x, attempt) < 0) {
             rc = http_error(&x, h->what, err);
             break;
         }

@@ -65,7 +65,7 @@ static int finish_part(struct parts_writer *w, struct rk_err *err)
         }
         rk_log(RK_LOG_WARN, "store", "msg=\"retrying part\" what=\"%s\" status=%ld curl=%d attempt=%d",
                what, w->x.status, (int)w->x.result, attempt + 1);
-        if ((rc = xfer_backoff(w->cfg, attempt)) < 0) {
+        if ((rc = xfer_backoff(&w->x, attempt)) < 0) {
             rk_err_set(err, "%s: cancelled", what);
             break;
         }

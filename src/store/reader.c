@@ -125,7 +125,8 @@ static ssize_t reader_step(struct reader *r, void *buf, size_t cap, struct rk_er
         /* A failure, or an end before the announced size: resume if it is
          * the kind of failure that passes. */
         int rc = n < 0 ? (int)n : STORE_FAIL;
-        bool transient = short_end || xfer_retryable(&r->x);
+        /* Once data has flowed, a refused connection is a server restarting. */
+        bool transient = short_end || xfer_retryable(&r->x) || r->x.result == CURLE_COULDNT_CONNECT;
         if (!transient || r->resumes >= MAX_RESUMES || r->cfg->max_retries <= 0) {
             if (short_end)
                 rk_err_set(err, "%s: the transfer ended at byte %llu of %llu", r->ops->what(r->ctx),
@@ -137,7 +138,7 @@ static ssize_t reader_step(struct reader *r, void *buf, size_t cap, struct rk_er
         r->resumes++;
         rk_log(RK_LOG_WARN, "store", "msg=\"resuming download\" what=\"%s\" offset=%llu attempt=%d",
                r->ops->what(r->ctx), (unsigned long long)r->pos, r->resumes);
-        int brc = xfer_backoff(r->cfg, r->resumes - 1 < 4 ? r->resumes - 1 : 4);
+        int brc = xfer_backoff(&r->x, r->resumes - 1 < 4 ? r->resumes - 1 : 4);
         if (brc < 0) {
             rk_err_set(err, "%s: cancelled", r->ops->what(r->ctx));
             return fail_with(r, brc);
@@ -248,7 +249,7 @@ struct io_source *reader_open(const struct store_config *cfg, const struct reade
                                                                         : (int)n;
             break;
         }
-        if ((*result = xfer_backoff(cfg, attempt)) < 0) {
+        if ((*result = xfer_backoff(&r->x, attempt)) < 0) {
             rk_err_set(err, "%s: cancelled", ops->what(ctx));
             break;
         }

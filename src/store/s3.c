@@ -105,6 +105,39 @@ static struct s3 *s3_new(const struct store_config *cfg, const struct store_uri 
     return c;
 }
 
+struct qpair {
+    char *name, *value;
+};
+
+static int cmp_qpair(const void *a, const void *b)
+{
+    const struct qpair *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : strcmp(x->value, y->value);
+}
+
+char *s3_canonical_query(const char *const *pairs)
+{
+    size_t n = 0;
+    while (pairs[2 * n]) n++;
+    struct qpair *q = xcalloc(n + 1, sizeof(*q));
+    for (size_t i = 0; i < n; i++) {
+        q[i].name = pct_encode_str(pairs[2 * i], NULL);
+        q[i].value = pct_encode_str(pairs[2 * i + 1] ? pairs[2 * i + 1] : "", NULL);
+    }
+    /* Sorting the encoded forms is what SigV4 specifies (byte order). */
+    qsort(q, n, sizeof(*q), cmp_qpair);
+    struct rk_buf b = {0};
+    for (size_t i = 0; i < n; i++) {
+        rk_buf_printf(&b, "%s%s=%s", i ? "&" : "", q[i].name, q[i].value);
+        free(q[i].name);
+        free(q[i].value);
+    }
+    rk_buf_append_byte(&b, '\0');
+    free(q);
+    return (char *)b.data;
+}
+
 /* Builds the URL for key (NULL: the bucket) and an already canonical query. */
 static char *s3_url(const struct s3 *c, const char *key, const char *query)
 {
@@ -124,6 +157,7 @@ struct s3_req {
     size_t body_len;
     const char *content_type;
     const char *range;
+    const char *op;       /* the operation's name in messages, if not method */
     bool stream_up;       /* PUT streamed with xfer_push */
     int64_t stream_size;
 };
@@ -203,7 +237,7 @@ static int s3_http_error(const struct s3 *c, struct xfer *x, const char *what, s
 /* Runs r with retries; STORE_OK only for a 2xx answer (body in x->body). */
 static int s3_do(const struct s3 *c, struct xfer *x, const struct s3_req *r, struct rk_err *err)
 {
-    char *what = s3_what(c, r->method, r->key);
+    char *what = s3_what(c, r->op ? r->op : r->method, r->key);
     int rc = STORE_FAIL;
     for (int attempt = 0;; attempt++) {
         xfer_reset(x);
@@ -215,7 +249,7 @@ static int s3_do(const struct s3 *c, struct xfer *x, const struct s3_req *r, str
             rc = s3_http_error(c, x, what, err);
             break;
         }
-        if ((rc = xfer_backoff(c->cfg, attempt)) < 0) {
+        if ((rc = xfer_backoff(x, attempt)) < 0) {
             rk_err_set(err, "%s: cancelled", what);
             break;
         }
@@ -226,20 +260,21 @@ static int s3_do(const struct s3 *c, struct xfer *x, const struct s3_req *r, str
 
 /* ------------------------------------------------------------------ stat -- */
 
-static int s3_stat(const struct store_config *cfg, const struct store_uri *u, struct store_stat *st,
-                   struct rk_err *err)
+/* HEAD, worded as op ("HEAD", or "DELETE" when it checks before one). */
+static int s3_head(const struct store_config *cfg, const struct store_uri *u, const char *op,
+                   struct store_stat *st, struct rk_err *err)
 {
     int rc = STORE_OK;
     struct s3 *c = s3_new(cfg, u, &rc, err);
     if (!c) return rc;
     struct xfer x;
     xfer_init(&x, cfg);
-    struct s3_req r = {.method = "HEAD", .key = u->path};
+    struct s3_req r = {.method = "HEAD", .key = u->path, .op = op};
     rc = s3_do(c, &x, &r, err);
     if (rc == STORE_DENIED || (rc == STORE_FAIL && x.result == CURLE_OK && x.status >= 400)) {
         /* A HEAD answer has no body to explain itself: ask again with a GET
          * of one byte to get the store's error code for the message. */
-        struct s3_req g = {.method = "GET", .key = u->path, .range = "bytes=0-0"};
+        struct s3_req g = {.method = "GET", .key = u->path, .range = "bytes=0-0", .op = op};
         int grc = s3_do(c, &x, &g, err);
         if (grc == STORE_OK) rc = s3_do(c, &x, &r, err);
         else rc = grc;
@@ -255,6 +290,12 @@ static int s3_stat(const struct store_config *cfg, const struct store_uri *u, st
     return rc;
 }
 
+static int s3_stat(const struct store_config *cfg, const struct store_uri *u, struct store_stat *st,
+                   struct rk_err *err)
+{
+    return s3_head(cfg, u, "HEAD", st, err);
+}
+
 /* ------------------------------------------------------------------ list -- */
 
 static int s3_list(const struct store_config *cfg, const struct store_uri *u, store_list_fn fn,
@@ -265,20 +306,13 @@ static int s3_list(const struct store_config *cfg, const struct store_uri *u, st
     if (!c) return rc;
     struct xfer x;
     xfer_init(&x, cfg);
-    char *token = NULL;
-    struct rk_buf q = {0};
+    char *token = NULL, *query = NULL;
     for (int page = 0; rc == STORE_OK; page++) {
-        /* Sorted: continuation-token < list-type < prefix. */
-        q.len = 0;
-        if (token) {
-            rk_buf_printf(&q, "continuation-token=");
-            pct_encode(&q, token, strlen(token), NULL);
-            rk_buf_printf(&q, "&");
-        }
-        rk_buf_printf(&q, "list-type=2&prefix=");
-        pct_encode(&q, u->path, strlen(u->path), NULL);
-        rk_buf_append_byte(&q, '\0');
-        struct s3_req r = {.method = "GET", .query = (const char *)q.data};
+        const char *pairs[] = {"list-type", "2", "prefix", u->path, token ? "continuation-token" : NULL,
+                               token, NULL};
+        free(query);
+        query = s3_canonical_query(pairs);
+        struct s3_req r = {.method = "GET", .query = query};
         rc = s3_do(c, &x, &r, err);
         if (rc != STORE_OK) break;
         const char *doc = (const char *)x.body.data;
@@ -316,7 +350,7 @@ static int s3_list(const struct store_config *cfg, const struct store_uri *u, st
         token = next;
     }
     free(token);
-    rk_buf_free(&q);
+    free(query);
     xfer_cleanup(&x);
     s3_free(c);
     return rc;
@@ -328,7 +362,7 @@ static int s3_remove(const struct store_config *cfg, const struct store_uri *u, 
 {
     struct store_stat st;
     /* S3 deletes a missing key "successfully"; say it was not there. */
-    int rc = s3_stat(cfg, u, &st, err);
+    int rc = s3_head(cfg, u, "DELETE", &st, err);
     if (rc != STORE_OK) return rc;
     struct s3 *c = s3_new(cfg, u, &rc, err);
     if (!c) return rc;
@@ -442,15 +476,13 @@ static int s3w_begin(void *arg, struct rk_err *err)
     return STORE_OK;
 }
 
-/* "uploadId=..." (or "partNumber=N&uploadId=..."): sorted and encoded. */
+/* "uploadId=..." (or "partNumber=N&uploadId=..."). */
 static char *upload_query(const struct s3_write_ctx *w, int part)
 {
-    struct rk_buf q = {0};
-    if (part) rk_buf_printf(&q, "partNumber=%d&", part);
-    rk_buf_printf(&q, "uploadId=");
-    pct_encode(&q, w->upload_id, strlen(w->upload_id), NULL);
-    rk_buf_append_byte(&q, '\0');
-    return (char *)q.data;
+    char num[16];
+    snprintf(num, sizeof(num), "%d", part);
+    const char *pairs[] = {"uploadId", w->upload_id, part ? "partNumber" : NULL, num, NULL};
+    return s3_canonical_query(pairs);
 }
 
 static struct curl_slist *s3w_prepare_part(void *arg, struct xfer *x, int number,
@@ -516,6 +548,7 @@ static void s3w_abort(void *arg)
     struct rk_err aerr;
     /* Best effort, with the usual retries: a failure leaves parts (never an
      * object), which the bucket's lifecycle rules clean up. */
+    w->aux.ignore_cancel = true;
     if (s3_do(w->c, &w->aux, &r, &aerr) != STORE_OK)
         rk_log(RK_LOG_WARN, "store", "msg=\"could not abort the multipart upload\" what=\"%s\" error=\"%s\"",
                w->what, aerr.msg);

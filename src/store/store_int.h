@@ -59,6 +59,14 @@ int base64_decode(const char *in, size_t len, unsigned char *out, size_t cap, si
 char *base64_encode(const unsigned char *in, size_t len);
 char *base64url_encode(const unsigned char *in, size_t len);
 
+/* ---- S3 (s3.c) */
+
+/* The canonical query string SigV4 wants from name/value pairs (a NULL-
+ * terminated array: name, value, name, value, ...): each name and value
+ * RFC 3986-encoded, every pair with '=', sorted by name then value. libcurl
+ * 7.88 signs the query exactly as sent, so we send it in this form. */
+char *s3_canonical_query(const char *const *pairs);
+
 /* ---- small XML scanner (xml.c) for S3 and Azure answers */
 
 /* Finds the next <tag>...</tag> at or after *pos in doc, decodes entities of

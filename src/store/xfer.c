@@ -8,8 +8,14 @@
 #include <strings.h>
 #include <time.h>
 
-/* Bytes the download may run ahead of the reader before curl is paused. */
-#define SPILL_MAX (1u << 20)
+/* How far a download may run ahead of its reader. libcurl 7.88 reads up to
+ * 100 buffers per call when data keeps coming, so the receive buffer is kept
+ * small (DOWNLOAD_BUFFER) and the spill stays within 100 of them. Pausing the
+ * transfer instead would bound it tighter, but 7.88 can then stall at the end
+ * of a body until the server closes the connection; pausing remains only as
+ * a safety valve far above the normal bound. */
+#define DOWNLOAD_BUFFER (16 * 1024)
+#define SPILL_MAX (16u << 20)
 
 static bool cancelled(const struct store_config *cfg)
 {
@@ -158,7 +164,7 @@ static int progress_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
                        curl_off_t ulnow)
 {
     struct xfer *x = arg;
-    if (cancelled(x->cfg)) {
+    if (!x->ignore_cancel && cancelled(x->cfg)) {
         x->cancelled = true;
         return 1;
     }
@@ -195,7 +201,7 @@ static void apply_defaults(struct xfer *x)
     curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, progress_cb);
     curl_easy_setopt(e, CURLOPT_XFERINFODATA, x);
-    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)DOWNLOAD_BUFFER);
     curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 256L * 1024);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,ftp,ftps");
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
@@ -481,15 +487,16 @@ ssize_t xfer_pull(struct xfer *x, void *buf, size_t cap, const char *what, struc
     }
 }
 
-int xfer_backoff(const struct store_config *cfg, int attempt)
+int xfer_backoff(const struct xfer *x, int attempt)
 {
+    const struct store_config *cfg = x->cfg;
     uint64_t ms = (uint64_t)cfg->retry_base_ms << (attempt < 10 ? attempt : 10);
     if (ms > 30000) ms = 30000;
     /* Jitter (up to a quarter) keeps parallel workers from retrying in step. */
     ms += (rk_monotonic_ns() / 1000) % (ms / 4 + 1);
     uint64_t end = rk_monotonic_ns() + ms * 1000000u;
     while (rk_monotonic_ns() < end) {
-        if (cancelled(cfg)) return STORE_CANCELLED;
+        if (!x->ignore_cancel && cancelled(cfg)) return STORE_CANCELLED;
         struct timespec ts = {0, 50 * 1000000L};
         nanosleep(&ts, NULL);
     }

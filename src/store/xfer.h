@@ -52,6 +52,9 @@ struct xfer {
     CURLcode result;
     bool done, running;
     bool stalled, cancelled;
+    /* Cleanup (aborting an upload, deleting a temporary file) must run even
+     * when the caller has cancelled: that is when it is needed. */
+    bool ignore_cancel;
     char errbuf[CURL_ERROR_SIZE];
 
     /* Download streaming. */
@@ -114,8 +117,9 @@ bool xfer_status_ok(const struct xfer *x);
 /* Maps an HTTP status to a store_result. */
 int xfer_status_result(long status);
 /* Sleeps for attempt's backoff (base * 2^attempt, capped, with jitter);
- * returns STORE_CANCELLED if the caller cancels meanwhile. */
-int xfer_backoff(const struct store_config *cfg, int attempt);
+ * returns STORE_CANCELLED if the caller cancels meanwhile (unless x is a
+ * cleanup transfer, which runs to its end). */
+int xfer_backoff(const struct xfer *x, int attempt);
 
 /* Appends "Name: value" to a curl header list. */
 struct curl_slist *xfer_header(struct curl_slist *list, const char *name, const char *value);

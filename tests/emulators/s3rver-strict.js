@@ -27,6 +27,10 @@
  *         S3_MAX_PUT_SIZE (bytes, default 5368709120; lower it to test the multipart switch-over)
  *         S3_FAIL_PART_ONCE=1 (rdbkeep tests: the first attempt at each UploadPart number answers
  *           500 InternalError after reading the body, to exercise part retries)
+ *         GCS_OAUTH_PUBLIC_KEY=pem-file (rdbkeep tests: a stand-in for Google's OAuth2 token endpoint
+ *           at POST /token, the JWT-bearer grant of a service account: the RS256 JWT is verified
+ *           with this public key, its claims checked, and an access token issued that the XML API
+ *           then accepts as "Authorization: Bearer ...". No GCS emulator offers this offline.)
  */
 const crypto = require('crypto');
 const fs = require('fs');
@@ -55,6 +59,48 @@ const MAX_PUT = Number(process.env.S3_MAX_PUT_SIZE || 5 * 1024 * 1024 * 1024);
 const BUCKETS = (process.env.S3_BUCKETS || '').split(',').filter(Boolean);
 const FAIL_PART_ONCE = process.env.S3_FAIL_PART_ONCE === '1';
 const failedParts = new Set();
+const OAUTH_KEY = process.env.GCS_OAUTH_PUBLIC_KEY ? fs.readFileSync(process.env.GCS_OAUTH_PUBLIC_KEY) : null;
+const issuedTokens = new Set();
+
+function b64urlJson(part) {
+  try { return JSON.parse(Buffer.from(part, 'base64url').toString('utf8')); } catch (e) { return null; }
+}
+
+// POST /token: grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=JWT (RFC 7523).
+async function oauthToken(ctx) {
+  const body = await new Promise((resolve, reject) => {
+    let data = '';
+    ctx.req.setEncoding('utf8');
+    ctx.req.on('data', c => { data += c; if (data.length > 65536) reject(new Error('too large')); });
+    ctx.req.on('end', () => resolve(data));
+    ctx.req.on('error', reject);
+  });
+  const form = new URLSearchParams(body);
+  const deny = (status, error, description) => {
+    ctx.status = status;
+    ctx.type = 'application/json';
+    ctx.body = JSON.stringify({ error, error_description: description });
+  };
+  if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer')
+    return deny(400, 'unsupported_grant_type', 'grant_type must be the JWT bearer grant');
+  const parts = (form.get('assertion') || '').split('.');
+  if (parts.length !== 3) return deny(400, 'invalid_grant', 'the assertion is not a JWT');
+  const header = b64urlJson(parts[0]), claims = b64urlJson(parts[1]);
+  if (!header || header.alg !== 'RS256') return deny(400, 'invalid_grant', 'the JWT must be RS256');
+  const ok = crypto.verify('RSA-SHA256', Buffer.from(parts[0] + '.' + parts[1]), OAUTH_KEY, Buffer.from(parts[2], 'base64url'));
+  if (!ok) return deny(400, 'invalid_grant', 'Invalid JWT Signature.');
+  const now = Math.floor(Date.now() / 1000);
+  const aud = `${tlsKey ? 'https' : 'http'}://${ctx.get('host')}/token`;
+  if (!claims || claims.aud !== aud) return deny(400, 'invalid_grant', `the audience must be ${aud}`);
+  if (typeof claims.iss !== 'string' || !claims.iss.includes('@')) return deny(400, 'invalid_grant', 'iss must be the service account');
+  if (typeof claims.scope !== 'string' || !claims.scope.includes('devstorage')) return deny(400, 'invalid_scope', 'no storage scope');
+  if (!(claims.exp > now && claims.iat <= now + 60 && claims.exp - claims.iat <= 3600)) return deny(400, 'invalid_grant', 'bad iat/exp');
+  const token = 'ya29.test-' + crypto.randomBytes(16).toString('hex');
+  issuedTokens.add(token);
+  ctx.status = 200;
+  ctx.type = 'application/json';
+  ctx.body = JSON.stringify({ access_token: token, expires_in: 3599, token_type: 'Bearer' });
+}
 
 const enc = s => encodeURIComponent(s).replace(/[!'()*]/g, c => '%' + c.charCodeAt(0).toString(16).toUpperCase());
 const dec = s => { try { return decodeURIComponent(s); } catch (e) { return null; } };
@@ -80,6 +126,10 @@ function verify(ctx) {
     (hdrs[n] = hdrs[n] || []).push(req.rawHeaders[i + 1]);
   }
   const auth = hdrs.authorization ? hdrs.authorization[0] : '';
+  if (OAUTH_KEY && auth.startsWith('Bearer ')) {
+    return issuedTokens.has(auth.slice(7).trim()) ? null
+      : [401, 'AuthenticationRequired', 'Invalid Credentials (the bearer token was not issued here)'];
+  }
   if (!auth) {
     if (/[?&](X-(Amz|Goog)-Signature|Signature|AWSAccessKeyId)=/i.test(req.url))
       return [403, 'AccessDenied', 'presigned/query authentication is not supported by this test server'];
@@ -145,6 +195,7 @@ const app = new S3rver({
 });
 // insert right after s3rver's logger middleware (index 0) so rejections are logged too
 app.middleware.splice(1, 0, async function sigv4Strict(ctx, next) {
+  if (OAUTH_KEY && ctx.method === 'POST' && ctx.path === '/token') return oauthToken(ctx);
   const err = verify(ctx);
   if (err) return xmlError(ctx, ...err);
   // Verified: hide the Authorization header from s3rver (it cannot parse GOOG4 and checks nothing useful).

@@ -48,8 +48,18 @@ emu_start_s3() {
     port=$(rk_free_port)
     dir="$RK_TMP/s3-$port"
     mkdir -p "$dir"
+    emu_run_s3 "$dir" "$port" "$@"
+}
+
+# emu_run_s3 DIR PORT [VAR=value...]: (re)starts the S3 server on DIR and PORT.
+# s3rver makes listing continuation tokens with DES, which Node 20's OpenSSL 3
+# has only in its legacy provider.
+emu_run_s3() {
+    local dir=$1 port=$2
+    shift 2
     env S3_ACCESS_KEY=$EMU_S3_KEY S3_SECRET_KEY=$EMU_S3_SECRET S3_BUCKETS=backups "$@" \
-        node "$EMU_HOME/s3rver-strict.js" -d "$dir" -a 127.0.0.1 -p "$port" -s >"$dir.log" 2>&1 &
+        node --openssl-legacy-provider "$EMU_HOME/s3rver-strict.js" -d "$dir" -a 127.0.0.1 -p "$port" -s \
+        >>"$dir.log" 2>&1 &
     EMU_S3_PID=$!
     rk_track_pid "$EMU_S3_PID"
     rk_wait_port "$port" 30
@@ -157,4 +167,82 @@ while True:
     rk_track_pid $!
     rk_wait_port "$port" 10
     EMU_BLACKHOLE_PORT=$port
+}
+
+# ---------------------------------------------------------------- checks --
+# Helpers for the store tests, on top of common.sh's checks.
+
+RK_STORE=("$RDBKEEP_BIN" store)
+
+# st_files: makes $RK_TMP/empty, small (1 MB + odd bytes) and big (100 MB).
+st_files() {
+    : >"$RK_TMP/empty"
+    head -c 1048583 /dev/urandom >"$RK_TMP/small"
+    head -c 100M /dev/urandom >"$RK_TMP/big"
+    chmod 644 "$RK_TMP/empty" "$RK_TMP/small" "$RK_TMP/big"
+}
+
+st_sha() { sha256sum <"$1" | cut -d' ' -f1; }
+
+# st_upload NAME FILE URI [cp options]: cp FILE to URI and check the exit code.
+st_upload() {
+    local name=$1 file=$2 uri=$3 out
+    shift 3
+    if out=$("${RK_STORE[@]}" cp -q "$@" "$file" "$uri" 2>&1); then rk_pass; else rk_fail "$name: upload: $out"; fi
+}
+
+# st_check_download NAME URI FILE: downloads URI and compares with FILE, also
+# its size by stat.
+st_check_download() {
+    local name=$1 uri=$2 file=$3 out got
+    got="$RK_TMP/download.$$"
+    if out=$("${RK_STORE[@]}" cp -q "$uri" "$got" 2>&1); then
+        rk_check_eq "$name: content" "$(st_sha "$file")" "$(st_sha "$got")"
+    else
+        rk_fail "$name: download: $out"
+    fi
+    rm -f "$got"
+    rk_check_eq "$name: stat size" "$(stat -c %s "$file")" \
+        "$("${RK_STORE[@]}" stat "$uri" 2>&1 | sed -n 's/^size: //p')"
+}
+
+# st_roundtrip NAME FILE URI [cp options]
+st_roundtrip() {
+    local name=$1 file=$2 uri=$3
+    shift 3
+    st_upload "$name" "$file" "$uri" "$@"
+    st_check_download "$name" "$uri" "$file"
+}
+
+# st_expect_fail NAME NEEDLE SECRET CMD...: the command must fail, its
+# message contain NEEDLE and never SECRET.
+st_expect_fail() {
+    local name=$1 needle=$2 secret=$3 out
+    shift 3
+    if out=$("$@" 2>&1); then
+        rk_fail "$name: should have failed"
+        return
+    fi
+    rk_pass
+    rk_check_contains "$name: message" "$needle" "$out"
+    [ -n "$secret" ] && rk_check_not_contains "$name: no secret" "$secret" "$out"
+    return 0
+}
+
+# st_ls_keys URI: the URIs that "store ls" prints, one per line.
+st_ls_keys() { "${RK_STORE[@]}" ls "$1" | cut -c41-; }
+
+# st_timed_fail NAME NEEDLE MAX_SECONDS CMD...: must fail with NEEDLE within
+# MAX_SECONDS (never hang: the command is killed at 3 x MAX_SECONDS).
+st_timed_fail() {
+    local name=$1 needle=$2 max=$3 out start end
+    shift 3
+    start=$(date +%s)
+    if out=$(timeout $((max * 3)) "$@" 2>&1); then
+        rk_fail "$name: should have failed"
+        return
+    fi
+    end=$(date +%s)
+    rk_check_contains "$name: message" "$needle" "$out"
+    if [ $((end - start)) -le "$max" ]; then rk_pass; else rk_fail "$name: took $((end - start)) s (limit $max s)"; fi
 }
