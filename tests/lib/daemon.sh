@@ -12,7 +12,7 @@ rk_port_range() {
     local size=${1:-20} base
     mkdir -p /tmp/rdbkeep-ports
     for _ in $(seq 200); do
-        base=$((41000 + (RANDOM % 900) * size))
+        base=$((41000 + (RANDOM % (19000 / size)) * size))
         mkdir "/tmp/rdbkeep-ports/range-$base" 2>/dev/null || continue
         RK_PORTS+=("range-$base")
         echo "$base-$((base + size - 1))"
@@ -22,15 +22,16 @@ rk_port_range() {
     return 1
 }
 
+# Runs under errexit from the EXIT trap: every command here must succeed.
 rk_daemon_cleanup() {
     local dir f pid
+    if [ -n "${RK_DAEMON_PID:-}" ]; then kill "$RK_DAEMON_PID" 2>/dev/null || true; fi
     for dir in "${RK_DAEMON_DIRS[@]}"; do
-        [ -n "${RK_DAEMON_PID:-}" ] && kill "$RK_DAEMON_PID" 2>/dev/null
         for f in "$dir"/databases/*/redis.pid "$dir"/databases/*/replica/redis.pid; do
             [ -f "$f" ] || continue
-            pid=$(cat "$f")
+            pid=$(cat "$f" 2>/dev/null || true)
             # Only a redis-server: a pidfile can outlive its process.
-            grep -q redis "/proc/$pid/cmdline" 2>/dev/null && kill -9 "$pid" 2>/dev/null
+            if grep -q redis "/proc/$pid/cmdline" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
         done
     done
     return 0

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# bench_api.sh: the REST API under wrk at a fixed rate of about 1,000 requests
+# a second: GET /v1/tasks/{id} and GET .../databases/{id} (p99 target: under
+# 5 ms), with 100 databases (100 redis-servers) and 10,000 tasks in the
+# catalog; then the daemon's RSS (target: under 50 MB, redis-servers not
+# counted). Baseline, measured in the same run at the same rate: GET /healthz,
+# which goes through the same HTTP stack without keys or the catalog.
+set -euo pipefail
+: "${RDBKEEP_SRC:=$(cd "$(dirname "$0")/.." && pwd)}"
+source "$RDBKEEP_SRC/tests/lib/common.sh"
+source "$RDBKEEP_SRC/tests/lib/daemon.sh"
+command -v wrk >/dev/null || { echo "bench_api: wrk is not installed (make bench installs it)" >&2; exit 1; }
+
+DATABASES=${BENCH_DATABASES:-100}
+TASKS=${BENCH_TASKS:-10000}
+SECONDS_EACH=${BENCH_SECONDS:-20}
+RATE_CONNECTIONS=10 # each waits DELAY_MS between its requests: about 1,000 a second in all
+DELAY_MS=9
+
+rk_daemon_config "$RK_TMP/d" "databasePorts = $(rk_port_range 240)" "logLevel = warn"
+rk_daemon_start
+SUB=$(rk_create_sub bench)
+
+# 100 databases, created in parallel batches through the API.
+echo "creating $DATABASES databases..." >&2
+ids=()
+for i in $(seq "$DATABASES"); do
+    api POST "/v1/subscriptions/$SUB/databases" "{\"name\": \"db$i\", \"memoryLimitInGb\": 0.01}"
+    [ "$API_STATUS" = 202 ] || { echo "create refused: $API_BODY" >&2; exit 1; }
+    ids+=("$(jqb .taskId)")
+done
+for id in "${ids[@]}"; do rk_wait_task "$id" 120; done
+api GET "/v1/subscriptions/$SUB/databases?limit=1000"
+active=$(jqb '[.subscription[0].databases[] | select(.status == "active")] | length')
+[ "$active" = "$DATABASES" ] || { echo "only $active of $DATABASES databases active" >&2; exit 1; }
+DB=$(jqb '.subscription[0].databases[50].databaseId')
+
+# Tasks up to 10,000: subscription creates over one keep-alive connection.
+api GET "/v1/tasks?limit=1"
+have=$(jqb .total)
+echo "creating $((TASKS - have)) more tasks..." >&2
+python3 - "$RK_API_PORT" "$RK_KEY" "$RK_SECRET" "$((TASKS - have))" <<'EOF'
+import http.client, json, sys
+port, key, secret, n = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+c = http.client.HTTPConnection("127.0.0.1", port)
+h = {"x-api-key": key, "x-api-secret-key": secret, "Content-Type": "application/json"}
+for i in range(n):
+    c.request("POST", "/v1/subscriptions", body=json.dumps({"name": "s%d" % i}), headers=h)
+    r = c.getresponse()
+    r.read()
+    if r.status != 202:
+        sys.exit("task %d: HTTP %d" % (i, r.status))
+EOF
+deadline=$(($(date +%s) + 300))
+until curl -s "$RK_API/metrics" | grep -q 'rdbkeep_tasks{state="received"} 0' &&
+      curl -s "$RK_API/metrics" | grep -q 'rdbkeep_tasks{state="processing-in-progress"} 0'; do
+    [ "$(date +%s)" -lt "$deadline" ] || { echo "tasks did not finish" >&2; exit 1; }
+    sleep 0.5
+done
+api GET "/v1/tasks?limit=1"
+total=$(jqb .total)
+TASK=$(jqb '.tasks[0].taskId')
+
+cat >"$RK_TMP/rate.lua" <<EOF
+wrk.headers["x-api-key"] = "$RK_KEY"
+wrk.headers["x-api-secret-key"] = "$RK_SECRET"
+function delay() return $DELAY_MS end
+EOF
+
+# p99 in ms and requests per second from one wrk run.
+measure() {
+    local path=$1 out
+    out=$(wrk -t 2 -c "$RATE_CONNECTIONS" -d "${SECONDS_EACH}s" --latency -s "$RK_TMP/rate.lua" "$RK_API$path")
+    local errors
+    errors=$(sed -n 's/.*Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' <<<"$out")
+    [ -z "$errors" ] || { echo "wrk: $errors non-2xx answers on $path" >&2; exit 1; }
+    local p99 rps
+    p99=$(awk '$1 == "99%" { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 } printf "%.3f", v }' <<<"$out")
+    rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
+    echo "$p99 $rps"
+}
+
+read -r base_p99 base_rps < <(measure /healthz)
+read -r task_p99 task_rps < <(measure "/v1/tasks/$TASK")
+read -r db_p99 db_rps < <(measure "/v1/subscriptions/$SUB/databases/$DB")
+rss_kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$RK_DAEMON_PID/status")
+rss_mb=$(awk -v k="$rss_kb" 'BEGIN { printf "%.1f", k / 1024 }')
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+verdict() { awk -v v="$1" -v max="$2" 'BEGIN { print (v < max) ? "within" : "OVER" }'; }
+echo "baseline GET /healthz: p99 ${base_p99} ms at ${base_rps} req/s"
+echo "GET /v1/tasks/{id}: p99 ${task_p99} ms at ${task_rps} req/s; ratio to baseline $(ratio "$task_p99" "$base_p99"); target 5 ms: $(verdict "$task_p99" 5)"
+echo "GET .../databases/{id}: p99 ${db_p99} ms at ${db_rps} req/s; ratio to baseline $(ratio "$db_p99" "$base_p99"); target 5 ms: $(verdict "$db_p99" 5)"
+echo "daemon RSS: ${rss_mb} MB with ${DATABASES} databases and ${total} tasks; target 50 MB: $(verdict "$rss_mb" 50)"
+rk_daemon_stop
