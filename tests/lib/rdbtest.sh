@@ -78,7 +78,8 @@ rdb_reserve_port() {
 # rdb_redis_start DIR FILE [redis-server options...]: starts a redis-server
 # on $RDB_PORT that loads FILE (copied into DIR as its dbfilename) at
 # startup. Sets RDB_PID. Returns 1 if the server exited instead (it could not
-# load the file); its log is in DIR/redis.log.
+# load the file); its log is in DIR/redis.log (and what it printed in
+# DIR/redis.out).
 rdb_redis_start() {
     local dir=$1 file=$2
     shift 2
@@ -87,7 +88,7 @@ rdb_redis_start() {
     [ -z "$file" ] || cp "$file" "$dir/dump.rdb"
     redis-server --port "$RDB_PORT" --bind 127.0.0.1 --save '' --appendonly no \
         --daemonize no --dir "$dir" --dbfilename dump.rdb --logfile "$dir/redis.log" \
-        --enable-debug-command yes "$@" &
+        --enable-debug-command yes "$@" >>"$dir/redis.out" 2>&1 &
     RDB_PID=$!
     rk_track_pid "$RDB_PID"
     local reply
