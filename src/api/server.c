@@ -159,6 +159,9 @@ struct rk_api *rk_api_start(struct rk_service *svc, struct rk_err *err)
     struct sockaddr_storage ss;
     socklen_t sslen;
     if (parse_listen(cfg->listen, &ss, &sslen, err) < 0) return NULL;
+    /* jansson seeds its hash function on first use; do it before the
+     * thread pool can race for it. */
+    json_object_seed(0);
     struct rk_api *api = xcalloc(1, sizeof(*api));
     api->svc = svc;
     api->max_body = cfg->max_body_bytes;

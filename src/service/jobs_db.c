@@ -10,7 +10,7 @@
 
 static int catalog_failure(struct rk_task_run *run, const struct rk_err *err)
 {
-    return rk_task_fail(run, "GENERAL_ERROR", 500, "catalog: %s", err->msg);
+    return rk_task_fail(run, "GENERAL_ERROR", 500, "%s", err->msg);
 }
 
 static int run_subscription_create(struct rk_task_run *run)
@@ -56,21 +56,34 @@ static int run_subscription_delete(struct rk_task_run *run)
     return 0;
 }
 
+/* Sets a database's status unless a delete was accepted meanwhile. */
 static int set_status(struct rk_service *svc, int64_t id, const char *status, const char *reason,
                       struct rk_err *err)
 {
+    struct rk_db now;
     if (catalog_begin(svc->cat, err) < 0) return -1;
-    if (catalog_db_set_status(svc->cat, id, status, reason, err) < 0) {
+    int found = catalog_db_get(svc->cat, id, &now, err);
+    bool deleting = found > 0 && strcmp(now.status, "deleting") == 0;
+    if (found > 0) rk_db_clear(&now);
+    if (found < 0 || (found > 0 && !deleting && catalog_db_set_status(svc->cat, id, status, reason, err) < 0)) {
         catalog_rollback(svc->cat);
         return -1;
     }
     return catalog_commit(svc->cat, err);
 }
 
-static int save(struct rk_service *svc, const struct rk_db *db, struct rk_err *err)
+/* Writes the database's row; a delete accepted meanwhile keeps its
+ * "deleting" (the delete task runs next and needs the row as it is). */
+static int save(struct rk_service *svc, struct rk_db *db, struct rk_err *err)
 {
+    struct rk_db now;
     if (catalog_begin(svc->cat, err) < 0) return -1;
-    if (catalog_db_update(svc->cat, db, err) < 0) {
+    int found = catalog_db_get(svc->cat, db->id, &now, err);
+    if (found > 0) {
+        if (strcmp(now.status, "deleting") == 0) snprintf(db->status, sizeof(db->status), "deleting");
+        rk_db_clear(&now);
+    }
+    if (found < 0 || (found > 0 && catalog_db_update(svc->cat, db, err) < 0)) {
         catalog_rollback(svc->cat);
         return -1;
     }
@@ -109,6 +122,10 @@ static int run_database_create(struct rk_task_run *run)
             if (set_status(svc, db.id, "error", err.msg, &err) < 0)
                 rk_log(RK_LOG_ERROR, "service", "msg=\"status not recorded\" db=%lld err=\"%s\"",
                        (long long)db.id, err.msg);
+        } else if (rk_task_cancelled(run)) {
+            /* Deleted while it started: the delete task stops it next. */
+            rk_task_fail(run, "GENERAL_ERROR", 409, "cancelled: database %lld is being deleted",
+                         (long long)db.id);
         } else if (set_status(svc, db.id, "active", NULL, &err) < 0) {
             catalog_failure(run, &err);
         } else {
@@ -157,6 +174,31 @@ static int replica_port(struct rk_service *svc, struct rk_db *db, struct rk_err 
                       svc->cfg.ports.first, svc->cfg.ports.last);
 }
 
+/* A rename takes the name first, in one transaction with the check, so
+ * two renames to one name cannot both pass; nothing else is applied when
+ * the name is taken. 1: taken, 0: now this database's, -1: error. */
+static int claim_name(struct rk_service *svc, const struct rk_db *db, struct rk_err *err)
+{
+    struct rk_db now;
+    if (catalog_begin(svc->cat, err) < 0) return -1;
+    int taken = catalog_db_name_taken(svc->cat, db->subscription_id, db->name, db->id, err);
+    int found = taken == 0 ? catalog_db_get(svc->cat, db->id, &now, err) : 0;
+    int rc = taken;
+    if (taken == 0 && found > 0) {
+        free(now.name);
+        now.name = xstrdup(db->name);
+        rc = catalog_db_update(svc->cat, &now, err);
+        rk_db_clear(&now);
+    } else if (taken == 0 && found < 0) {
+        rc = -1;
+    }
+    if (rc != 0) {
+        catalog_rollback(svc->cat);
+        return rc;
+    }
+    return catalog_commit(svc->cat, err);
+}
+
 static int run_database_update(struct rk_task_run *run)
 {
     struct rk_service *svc = rk_task_service(run);
@@ -172,7 +214,7 @@ static int run_database_update(struct rk_task_run *run)
     db_spec_apply(&spec, &db);
     int rc = 0;
     const char *restore = strcmp(old.status, "active-change-pending") == 0 ? "active" : old.status;
-    int taken = spec.has_name ? catalog_db_name_taken(svc->cat, db.subscription_id, db.name, db.id, &err) : 0;
+    int taken = spec.has_name ? claim_name(svc, &db, &err) : 0;
     if (taken < 0)
         rc = catalog_failure(run, &err);
     else if (taken)
@@ -199,9 +241,13 @@ static int run_database_update(struct rk_task_run *run)
             rc = catalog_failure(run, &err);
         else
             rk_task_set_resource(run, db.id, NULL);
-    } else if (set_status(svc, db.id, restore, old.status_reason, &err) < 0) {
-        rk_log(RK_LOG_ERROR, "service", "msg=\"status not recorded\" db=%lld err=\"%s\"",
-               (long long)db.id, err.msg);
+    } else {
+        /* Nothing of a failed update stays, its name included. */
+        if (spec.has_name && taken == 0 && claim_name(svc, &old, &err) != 0)
+            rk_log(RK_LOG_ERROR, "service", "msg=\"old name not restored\" db=%lld", (long long)db.id);
+        if (set_status(svc, db.id, restore, old.status_reason, &err) < 0)
+            rk_log(RK_LOG_ERROR, "service", "msg=\"status not recorded\" db=%lld err=\"%s\"",
+                   (long long)db.id, err.msg);
     }
     rk_db_spec_clear(&spec);
     rk_db_clear(&db);
