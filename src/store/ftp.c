@@ -49,7 +49,12 @@ static void ftp_setup(const struct ftp *f, struct xfer *x, const char *path)
         curl_easy_setopt(x->easy, CURLOPT_USERNAME, f->u->user ? f->u->user : "");
         curl_easy_setopt(x->easy, CURLOPT_PASSWORD, f->u->password ? f->u->password : "");
     }
-    if (f->tls) curl_easy_setopt(x->easy, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+    if (f->tls) {
+        curl_easy_setopt(x->easy, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+        /* RFC 4217's AUTH TLS; curl would try the older AUTH SSL first,
+         * after which some servers fail the data channel's handshake. */
+        curl_easy_setopt(x->easy, CURLOPT_FTPSSLAUTH, (long)CURLFTPAUTH_TLS);
+    }
     curl_easy_setopt(x->easy, CURLOPT_FTP_USE_EPSV, 1L);
 }
 

@@ -28,8 +28,19 @@ def main():
     auth.add_user(a.user, a.password, a.dir, perm="elradfmwMT")
     handler = FTPHandler
     if a.cert:
-        from pyftpdlib.handlers import TLS_FTPHandler
+        from pyftpdlib.handlers import TLS_DTPHandler, TLS_FTPHandler
+
+        class DTPHandler(TLS_DTPHandler):
+            """Debian's pyftpdlib 1.5.7 stops reading a data connection while
+            its TLS handshake is still in progress and then closes it, so curl
+            sees a reset (upstream issue 604, fixed in 1.5.8): a connection
+            that is accepting TLS is readable."""
+
+            def readable(self):
+                return self._ssl_accepting or super().readable()
+
         handler = TLS_FTPHandler
+        handler.dtp_handler = DTPHandler
         handler.certfile = a.cert
         handler.keyfile = a.key
         handler.tls_control_required = True
