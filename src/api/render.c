@@ -2,6 +2,7 @@
  * text). Secrets leave only through security.password of one database;
  * backup paths are masked. */
 #include "api/internal.h"
+#include "store/store.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -31,7 +32,7 @@ static json_t *text(const char *s)
 
 static json_t *masked(const char *uri)
 {
-    char *m = rk_mask_uri(uri);
+    char *m = store_uri_redact(uri);
     json_t *v = json_string(m);
     free(m);
     return v ? v : json_string("(not valid UTF-8)");

@@ -2,6 +2,7 @@
  * writes the catalog in one transaction and queues the task; none waits for
  * a redis-server or a store. */
 #include "service/internal.h"
+#include "store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -404,7 +405,7 @@ int rk_service_backup_latest(struct rk_service *svc, int64_t db_id, struct rk_ba
     if (rc < 0) return internal(f, &err);
     *found = rc > 0;
     if (*found) {
-        char *masked = rk_mask_uri(out->destination);
+        char *masked = store_uri_redact(out->destination);
         free(out->destination);
         out->destination = masked;
     }
@@ -422,7 +423,7 @@ int rk_service_backup_list(struct rk_service *svc, int64_t sub_id, int64_t db_id
     rk_db_clear(&db);
     if (catalog_backup_list(svc->cat, db_id, out, n, &err) < 0) return internal(f, &err);
     for (size_t i = 0; i < *n; i++) {
-        char *masked = rk_mask_uri((*out)[i].destination);
+        char *masked = store_uri_redact((*out)[i].destination);
         free((*out)[i].destination);
         (*out)[i].destination = masked;
     }

@@ -420,9 +420,6 @@ int rk_service_backup_update(struct rk_service *svc, const struct rk_backup *b,
 /* Helpers shared with the api and the tests                                */
 /* ------------------------------------------------------------------------ */
 
-/* Copies uri with any password or key in it replaced by "****"
- * ("ftp://user:****@host/x", "abs://:****@account/c"). Caller frees. */
-char *rk_mask_uri(const char *uri);
 /* A random UUID v4 in out (37 bytes). */
 void rk_uuid4(char out[RK_TASK_ID_LEN + 1]);
 /* n random characters from [A-Za-z0-9] and a NUL. */

@@ -1,12 +1,10 @@
-/* Small helpers of the service: failure values, masking secrets in URIs,
- * random identifiers. */
+/* Small helpers of the service: failure values, random identifiers. */
 #include "service/service.h"
 
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 int rk_fail_set(struct rk_fail *f, int http, const char *type, const char *fmt, ...)
 {
@@ -50,70 +48,6 @@ void rk_http_status_text(int http, char *out, size_t outlen)
         }
     }
     snprintf(out, outlen, "%d %s", http, http >= 500 ? "INTERNAL_SERVER_ERROR" : "BAD_REQUEST");
-}
-
-/* Query parameters whose values are credentials (SAS signatures, presigned
- * URL parts, tokens). */
-static bool secret_param(const char *name, size_t len)
-{
-    static const char *names[] = {"sig",        "signature", "x-amz-signature", "x-amz-credential",
-                                  "x-amz-security-token",    "token",           "access_token",
-                                  "key",        "password",  "secret",          "x-goog-signature",
-                                  "x-goog-credential"};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-        if (strlen(names[i]) == len && strncasecmp(names[i], name, len) == 0) return true;
-    return false;
-}
-
-char *rk_mask_uri(const char *uri)
-{
-    if (!uri) return NULL;
-    const char *scheme_end = strstr(uri, "://");
-    if (!scheme_end) return xstrdup(uri);
-    struct rk_buf out = {0};
-    const char *auth = scheme_end + 3;
-    size_t rest_len = strcspn(auth, "?#");
-    /* The last '@' before the query ends the user info: a password may hold
-     * '/' or '@' that the client did not percent-encode, and showing too
-     * little is better than leaking a secret. */
-    const char *at = NULL;
-    for (const char *p = auth; p < auth + rest_len; p++)
-        if (*p == '@') at = p;
-    const char *p = uri;
-    if (at) {
-        const char *colon = memchr(auth, ':', (size_t)(at - auth));
-        bool redis = (size_t)(scheme_end - uri) >= 5 && strncasecmp(uri, "redis", 5) == 0;
-        if (colon) {
-            rk_buf_append(&out, uri, (size_t)(colon + 1 - uri));
-            rk_buf_append(&out, "****", 4);
-            p = at;
-        } else if (redis) {
-            rk_buf_append(&out, uri, (size_t)(auth - uri));
-            rk_buf_append(&out, "****", 4);
-            p = at;
-        }
-    }
-    const char *q = auth + rest_len;
-    rk_buf_append(&out, p, (size_t)(q - p));
-    /* Query: mask the values of credential parameters. */
-    while (*q) {
-        size_t seg = 1 + strcspn(q + 1, "&#");
-        const char *name = q + 1;
-        const char *eq = memchr(name, '=', seg - 1);
-        if (*q != '#' && eq && secret_param(name, (size_t)(eq - name))) {
-            rk_buf_append(&out, q, (size_t)(eq + 1 - q));
-            rk_buf_append(&out, "****", 4);
-        } else {
-            rk_buf_append(&out, q, seg);
-        }
-        if (*q == '#') {
-            rk_buf_append(&out, q + seg, strlen(q + seg));
-            break;
-        }
-        q += seg;
-    }
-    rk_buf_append_byte(&out, '\0');
-    return (char *)out.data;
 }
 
 static void random_bytes(unsigned char *buf, size_t n)

@@ -256,16 +256,17 @@ rk_check_error "database of another subscription" 404 DATABASE_NOT_FOUND
 api PUT "$DBS/$DB" '{"periodicBackupPath": "ftp://user:hunter2@ftp.example.com/backups"}'
 rk_check_task "periodicBackupPath stored" processing-completed "$(jqb .taskId)"
 api GET "$DBS/$DB"
-rk_check_eq "periodicBackupPath masked" "ftp://user:****@ftp.example.com/backups" "$(jqb .periodicBackupPath)"
-rk_check_eq "backup.destination masked" "ftp://user:****@ftp.example.com/backups" "$(jqb .backup.destination)"
+rk_check_eq "periodicBackupPath masked" "ftp://user:***@ftp.example.com/backups" "$(jqb .periodicBackupPath)"
+rk_check_eq "backup.destination masked" "ftp://user:***@ftp.example.com/backups" "$(jqb .backup.destination)"
 rk_check_eq "backup enabled" true "$(jqb .backup.enableRemoteBackup)"
 rk_check_not_contains "no credential in GET" hunter2 "$API_BODY"
 api PUT "$DBS/$DB" '{"remoteBackup": {"active": true, "interval": "every-6-hours", "storageType": "local", "storagePath": "/tmp/x"}}'
 rk_check_error "remoteBackup while periodicBackupPath is set" 400 DATABASE_INVALID_BACKUP_PATH
-api PUT "$DBS/$DB" '{"periodicBackupPath": "", "remoteBackup": {"active": true, "interval": "every-6-hours", "storageType": "aws-s3", "storagePath": "s3://bucket/dir?X-Amz-Signature=abc123"}}'
+api PUT "$DBS/$DB" '{"periodicBackupPath": "", "remoteBackup": {"active": true, "interval": "every-6-hours", "storageType": "azure-blob-storage", "storagePath": "abs://:SharedKey123==@account/container"}}'
 rk_check_task "switch to remoteBackup" processing-completed "$(jqb .taskId)"
 api GET "$DBS/$DB"
-rk_check_eq "remoteBackup shown" "every-6-hours s3://bucket/dir?X-Amz-Signature=****" "$(jqb '"\(.backup.interval) \(.backup.destination)"')"
+rk_check_eq "remoteBackup shown" "every-6-hours abs://:***@account/container" "$(jqb '"\(.backup.interval) \(.backup.destination)"')"
+rk_check_not_contains "no account key in GET" SharedKey123 "$API_BODY"
 rk_check_eq "periodicBackupPath removed" null "$(jqb .periodicBackupPath)"
 
 # ---- backup and import: validated, then 501 until their jobs are in ----

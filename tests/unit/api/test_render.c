@@ -81,8 +81,8 @@ static void test_database_shape(void **state)
     json_t *o = render_db(&d, "db.example", true, NULL);
     assert_string_equal(str(o, "publicEndpoint"), "db.example:12001");
     assert_string_equal(str(o, "security.password"), "s3cret");
-    assert_string_equal(str(o, "periodicBackupPath"), "ftp://u:****@h/dir");
-    assert_string_equal(str(o, "backup.destination"), "ftp://u:****@h/dir");
+    assert_string_equal(str(o, "periodicBackupPath"), "ftp://u:***@h/dir");
+    assert_string_equal(str(o, "backup.destination"), "ftp://u:***@h/dir");
     assert_string_equal(str(o, "backup.interval"), "every-24-hours");
     assert_string_equal(str(o, "backup.status"), "idle");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "clustering"), "numberOfShards")), 1);
@@ -101,10 +101,10 @@ static void test_database_shape(void **state)
     d.remote_backup = "{\"active\":true,\"interval\":\"every-12-hours\",\"timeUTC\":\"03:00\","
                       "\"storageType\":\"azure-blob-storage\",\"storagePath\":\"abs://:key@acct/c\"}";
     o = render_db(&d, "h", true, &b);
-    assert_string_equal(str(o, "backup.destination"), "abs://:****@acct/c");
+    assert_string_equal(str(o, "backup.destination"), "abs://:***@acct/c");
     assert_string_equal(str(o, "backup.timeUTC"), "03:00");
     assert_string_equal(str(o, "backup.lastBackupTime"), "2025-11-25T13:07:39.826Z");
-    assert_string_equal(str(o, "remoteBackup.storagePath"), "abs://:****@acct/c");
+    assert_string_equal(str(o, "remoteBackup.storagePath"), "abs://:***@acct/c");
     json_decref(o);
 }
 

@@ -1,4 +1,4 @@
-/* Masking secrets, identifiers, value rules of database settings, removing
+/* Identifiers, value rules of database settings, removing
  * a database's files, redis.conf. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,30 +12,6 @@
 #include <unistd.h>
 
 #include "service/internal.h"
-
-static void test_mask_uri(void **state)
-{
-    static const char *cases[][2] = {
-        {"ftp://user:hunter2@ftp.example.com/dir/", "ftp://user:****@ftp.example.com/dir/"},
-        {"ftps://u:p%40ss@h:2121/x", "ftps://u:****@h:2121/x"},
-        {"abs://:accountkey==@account/container/x.rdb", "abs://:****@account/container/x.rdb"},
-        {"redis://secret@10.0.0.1:6379", "redis://****@10.0.0.1:6379"},
-        {"rediss://default:secret@h:6380", "rediss://default:****@h:6380"},
-        {"http://user@h/x.rdb", "http://user@h/x.rdb"},
-        {"s3://bucket/path/file.rdb", "s3://bucket/path/file.rdb"},
-        {"https://a.blob.core.windows.net/c/f?sv=2020&sig=abc%2F&se=1", "https://a.blob.core.windows.net/c/f?sv=2020&sig=****&se=1"},
-        {"https://h/f?X-Amz-Credential=AK&X-Amz-Signature=s#frag", "https://h/f?X-Amz-Credential=****&X-Amz-Signature=****#frag"},
-        {"ftp://u:pa/ss@host/dir", "ftp://u:****@host/dir"},
-        {"/var/backups", "/var/backups"},
-        {"", ""},
-    };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char *m = rk_mask_uri(cases[i][0]);
-        if (strcmp(m, cases[i][1]) != 0) fail_msg("mask('%s') = '%s', want '%s'", cases[i][0], m, cases[i][1]);
-        free(m);
-    }
-    assert_null(rk_mask_uri(NULL));
-}
 
 static void test_identifiers(void **state)
 {
@@ -243,7 +219,6 @@ static void test_redisconf(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_mask_uri),
         cmocka_unit_test(test_identifiers),
         cmocka_unit_test(test_db_spec_rules),
         cmocka_unit_test(test_backup_settings_exclusive),
