@@ -346,6 +346,9 @@ struct rk_service *rk_service_open(struct rk_config *cfg, struct rk_err *err)
     svc->lock_fd = -1;
     atomic_init(&svc->bytes_moved, 0);
     rk_log_set_level(svc->cfg.log_level);
+    /* The catalog, its WAL and the databases' files hold passwords and data:
+     * nothing the daemon or its redis-servers create is for other users. */
+    umask(077);
 
     char real[PATH_MAX];
     if (mkdir_parents(svc->cfg.data_dir, err) < 0) goto fail;
