@@ -11,11 +11,13 @@ static const struct {
     {"inspect", cli_rdb_inspect},
     {"json", cli_rdb_json},
     {"convert", cli_rdb_convert},
+    {"pull", cli_rdb_pull},
+    {"push", cli_rdb_push},
 };
 
 static int cmd_rdb_run(int argc, char **argv)
 {
-    if (argc < 2) return cli_usage_error("rdb", "which tool? verify, inspect, json or convert");
+    if (argc < 2) return cli_usage_error("rdb", "which tool? verify, inspect, json, convert, pull or push");
     for (size_t i = 0; i < sizeof(rdb_subcommands) / sizeof(rdb_subcommands[0]); i++)
         if (strcmp(argv[1], rdb_subcommands[i].name) == 0)
             return rdb_subcommands[i].run(argc - 1, argv + 1);
@@ -24,7 +26,7 @@ static int cmd_rdb_run(int argc, char **argv)
 
 const struct cli_command cli_cmd_rdb = {
     .name = "rdb",
-    .summary = "offline tools for RDB files: verify, inspect, json, convert",
+    .summary = "tools for RDB files: verify, inspect, json, convert; pull, push (live Redis)",
     .help =
         "Usage: rdbkeep rdb TOOL [OPTIONS] FILE...\n"
         "\n"
@@ -60,6 +62,37 @@ const struct cli_command cli_cmd_rdb = {
         "      hash field expirations are dropped below 12 (counted as a warning).\n"
         "      --drop-expired leaves out keys already expired. OUT is a path or -.\n"
         "      --target-version 10 output loads in Redis 7.0.\n"
+        "\n"
+        "  pull [OPTIONS] SRC DST\n"
+        "      Takes a snapshot of a running Redis or Valkey over replication (SRC is\n"
+        "      redis://[[user:]password@]host:port or rediss://...) and stores it at DST,\n"
+        "      a path or any store URI (see rdbkeep help store), or - for stdout; gzip\n"
+        "      when DST ends in .gz (--gzip, --no-gzip, --gzip-level 1-3 to choose).\n"
+        "      The stream is verified as it passes (structure and CRC64); DST appears\n"
+        "      only if it verified. Nothing is written to a temporary file.\n"
+        "\n"
+        "  push [OPTIONS] SRC... DST\n"
+        "      Loads RDB files (paths, store URIs, - for stdin, or redis:// snapshots;\n"
+        "      gzip by magic; several files are the shards of one dataset) into the\n"
+        "      running server DST (redis:// or rediss://). The target ends up holding\n"
+        "      exactly their data: FLUSHALL (and FUNCTION FLUSH) first, unless\n"
+        "      --no-flush merges (RESTORE ... REPLACE). Keys already expired are skipped.\n"
+        "      --method auto|restore|replication  auto (default) lets the target load a\n"
+        "          replication full sync from rdbkeep when it can (a master, no cluster,\n"
+        "          no maxmemory, CONFIG and REPLICAOF allowed, can connect back), else\n"
+        "          pipelined RESTORE\n"
+        "      --max-payload SIZE   largest RESTORE payload (default 64M, always under the\n"
+        "          target's proto-max-bulk-len); bigger values go as typed commands\n"
+        "      --target-version N   the target's RDB version (default: from INFO)\n"
+        "      --listen-host H, --listen-port P  where the target connects back to\n"
+        "          (replication; default: our address towards it, any port)\n"
+        "\n"
+        "  Options of pull and push:\n"
+        "      --connect-timeout S, --timeout S (default 10 and 60 seconds)\n"
+        "      --tls-ca FILE (default RDBKEEP_CA_FILE), --tls-cert FILE, --tls-key FILE,\n"
+        "      --tls-server-name NAME, --tls-insecure: TLS for rediss://\n"
+        "      -q, --quiet: no progress bar, no summary\n"
+        "      Passwords never appear in messages; a URI is shown with ***.\n"
         "\n"
         "Exit codes: 0 success, 1 a file is damaged or an operation failed, 2 usage.\n",
     .run = cmd_rdb_run,

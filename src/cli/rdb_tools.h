@@ -30,6 +30,8 @@ int cli_rdb_verify(int argc, char **argv);
 int cli_rdb_inspect(int argc, char **argv);
 int cli_rdb_json(int argc, char **argv);
 int cli_rdb_convert(int argc, char **argv);
+int cli_rdb_pull(int argc, char **argv);
+int cli_rdb_push(int argc, char **argv);
 
 /* JSON output of binary strings, streamed piece by piece. Bytes that are
  * valid UTF-8 are written as text; every other byte 0xNN becomes the escape
