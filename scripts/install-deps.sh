@@ -14,6 +14,8 @@ test_pkgs=(libcmocka-dev clang libclang-rt-14-dev nginx-light python3-pyftpdlib 
 test_pkgs+=(jq sqlite3)
 # The RDB integration tests compare outputs and drive redis-server with Python (standard library only).
 test_pkgs+=(python3)
+# The store tests' FTPS server is pyftpdlib's TLS handler, which needs pyOpenSSL.
+test_pkgs+=(python3-openssl)
 bench_pkgs=(time wrk hyperfine python3)
 
 want=("${build_pkgs[@]}")
