@@ -13,54 +13,55 @@
 #include <string.h>
 #include <unistd.h>
 
-#define STORE_HELP                                                                                  \
-    "Usage: rdbkeep store ls   [OPTIONS] URI\n"                                                     \
-    "       rdbkeep store stat [OPTIONS] URI\n"                                                     \
-    "       rdbkeep store cp   [OPTIONS] SRC DST\n"                                                 \
-    "       rdbkeep store rm   [OPTIONS] URI\n"                                                     \
-    "\n"                                                                                            \
-    "List, inspect, copy and delete objects in any store rdbkeep backs up to or imports from.\n"    \
-    "\n"                                                                                            \
-    "  ls URI      every object whose name starts with URI (recursing into folders):\n"             \
-    "              size in bytes, modification time (UTC), URI; one per line\n"                     \
-    "  stat URI    size, modification time and ETag of one object\n"                                \
-    "  cp SRC DST  copy from any store to any writable store, streaming (no temporary\n"            \
+#define STORE_HELP                                                                                 \
+    "Usage: rdbkeep store ls   [OPTIONS] URI\n"                                                    \
+    "       rdbkeep store stat [OPTIONS] URI\n"                                                    \
+    "       rdbkeep store cp   [OPTIONS] SRC DST\n"                                                \
+    "       rdbkeep store rm   [OPTIONS] URI\n"                                                    \
+    "\n"                                                                                           \
+    "List, inspect, copy and delete objects in any store rdbkeep backs up to or imports from.\n"   \
+    "\n"                                                                                           \
+    "  ls URI      every object whose name starts with URI (recursing into folders):\n"            \
+    "              size in bytes, modification time (UTC), URI; one per line\n"                    \
+    "  stat URI    size, modification time and ETag of one object\n"                               \
+    "  cp SRC DST  copy from any store to any writable store, streaming (no temporary\n"           \
     "              copy); the destination appears only once it is complete. SRC or DST\n"          \
-    "              may be '-' (standard input or output). A DST ending in '/' gets\n"             \
-    "              the source's file name.\n"                                                       \
-    "  rm URI      delete one object\n"                                                             \
-    "\n"                                                                                            \
-    "Locations:\n"                                                                                  \
-    "  /path, ./path, file:///path                      local files\n"                              \
-    "  s3://bucket/key                                  Amazon S3 or an S3-compatible store\n"       \
-    "  gs://bucket/key                                  Google Cloud Storage (XML API)\n"           \
-    "  abs://[:KEY@]account/container/blob              Azure Blob Storage\n"                       \
+    "              may be '-' (standard input or output). A DST ending in '/' gets\n"              \
+    "              the source's file name.\n"                                                      \
+    "  rm URI      delete one object\n"                                                            \
+    "\n"                                                                                           \
+    "Locations:\n"                                                                                 \
+    "  /path, ./path, file:///path                      local files\n"                             \
+    "  s3://bucket/key                                  Amazon S3 or an S3-compatible store\n"     \
+    "  gs://bucket/key                                  Google Cloud Storage (XML API)\n"          \
+    "  abs://[:KEY@]account/container/blob              Azure Blob Storage\n"                      \
     "  ftp://[user[:password]@]host[:port]/path         FTP (ftps:// for explicit TLS)\n"          \
     "  http://[user[:password]@]host[:port]/path        HTTP(S) downloads (read only)\n"           \
     "  Percent-encode special characters in user names and passwords.\n"                           \
-    "\n"                                                                                            \
-    "Options:\n"                                                                                    \
-    "  -q, --quiet               no progress bar (it is shown only on a terminal anyway)\n"          \
-    "      --gzip                cp: compress with gzip while copying\n"                            \
-    "      --gunzip              cp: decompress while copying if the source is gzip\n"              \
-    "      --offset N            cp: start reading the source at byte N\n"                           \
-    "      --part-size SIZE      S3/GCS part and Azure block size (default 16M, at least 5M)\n"      \
-    "      --single-put-limit SIZE\n"                                                               \
-    "                            larger objects, or of unknown size, go up in parts (default 5G)\n" \
-    "      --connect-timeout S   seconds to connect before giving up (default 10)\n"                \
-    "      --stall-timeout S     fail when no byte moves for S seconds (default 60)\n"              \
-    "      --retries N           retries of a failed request or part (default 4)\n"                 \
-    "  SIZE takes K, M or G suffixes (powers of 1024).\n"                                           \
-    "\n"                                                                                            \
-    "Credentials (environment):\n"                                                                  \
-    "  S3     AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION,\n"           \
-    "         AWS_ENDPOINT_URL (S3-compatible store, path-style addressing)\n"                      \
-    "  GCS    GOOGLE_APPLICATION_CREDENTIALS (service-account JSON key), or GCS_HMAC_ACCESS_ID\n"   \
-    "         and GCS_HMAC_SECRET; GCS_ENDPOINT_URL\n"                                              \
-    "  Azure  the key in the URI, or AZURE_STORAGE_KEY or AZURE_STORAGE_SAS_TOKEN;\n"               \
-    "         AZURE_STORAGE_ENDPOINT (an emulator such as http://127.0.0.1:10000)\n"                \
-    "  TLS    RDBKEEP_CA_FILE: extra CA certificates (PEM) for HTTPS and FTPS\n"                    \
-    "\n"                                                                                            \
+    "\n"                                                                                           \
+    "Options:\n"                                                                                   \
+    "  -q, --quiet               no progress bar (it is shown only on a terminal anyway)\n"        \
+    "      --gzip                cp: compress with gzip while copying\n"                           \
+    "      --gunzip              cp: decompress while copying if the source is gzip\n"             \
+    "      --offset N            cp: start reading the source at byte N\n"                         \
+    "      --part-size SIZE      S3/GCS part and Azure block size (default 16M, at least 5M)\n"    \
+    "      --single-put-limit SIZE\n"                                                              \
+    "                            larger objects, or of unknown size, go up in parts (default "     \
+    "5G)\n"                                                                                        \
+    "      --connect-timeout S   seconds to connect before giving up (default 10)\n"               \
+    "      --stall-timeout S     fail when no byte moves for S seconds (default 60)\n"             \
+    "      --retries N           retries of a failed request or part (default 4)\n"                \
+    "  SIZE takes K, M or G suffixes (powers of 1024).\n"                                          \
+    "\n"                                                                                           \
+    "Credentials (environment):\n"                                                                 \
+    "  S3     AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION,\n"          \
+    "         AWS_ENDPOINT_URL (S3-compatible store, path-style addressing)\n"                     \
+    "  GCS    GOOGLE_APPLICATION_CREDENTIALS (service-account JSON key), or GCS_HMAC_ACCESS_ID\n"  \
+    "         and GCS_HMAC_SECRET; GCS_ENDPOINT_URL\n"                                             \
+    "  Azure  the key in the URI, or AZURE_STORAGE_KEY or AZURE_STORAGE_SAS_TOKEN;\n"              \
+    "         AZURE_STORAGE_ENDPOINT (an emulator such as http://127.0.0.1:10000)\n"               \
+    "  TLS    RDBKEEP_CA_FILE: extra CA certificates (PEM) for HTTPS and FTPS\n"                   \
+    "\n"                                                                                           \
     "Exit status: 0 done, 1 failed, 2 wrong command line.\n"
 
 static volatile sig_atomic_t interrupted;
@@ -117,7 +118,8 @@ static int parse_options(int argc, char **argv, struct store_config *cfg, struct
         case O_GZIP: o->gzip = true; break;
         case O_GUNZIP: o->gunzip = true; break;
         case O_OFFSET:
-            if (rk_parse_u64(optarg, &o->offset) < 0) return cli_usage_error("store", "--offset needs a byte count");
+            if (rk_parse_u64(optarg, &o->offset) < 0)
+                return cli_usage_error("store", "--offset needs a byte count");
             break;
         case O_PART:
             if (store_parse_size(optarg, &v) < 0 || v < (5u << 20))
@@ -125,7 +127,8 @@ static int parse_options(int argc, char **argv, struct store_config *cfg, struct
             cfg->part_size = v;
             break;
         case O_SINGLE:
-            if (store_parse_size(optarg, &v) < 0) return cli_usage_error("store", "--single-put-limit needs a size");
+            if (store_parse_size(optarg, &v) < 0)
+                return cli_usage_error("store", "--single-put-limit needs a size");
             cfg->single_put_limit = v;
             break;
         case O_CONNECT:
@@ -139,11 +142,11 @@ static int parse_options(int argc, char **argv, struct store_config *cfg, struct
             cfg->low_speed_time_s = (long)v;
             break;
         case O_RETRIES:
-            if (rk_parse_u64(optarg, &v) < 0 || v > 100) return cli_usage_error("store", "--retries needs 0 to 100");
+            if (rk_parse_u64(optarg, &v) < 0 || v > 100)
+                return cli_usage_error("store", "--retries needs 0 to 100");
             cfg->max_retries = (int)v;
             break;
-        default:
-            return cli_usage_error("store", "unknown option '%s'", argv[optind - 1]);
+        default: return cli_usage_error("store", "unknown option '%s'", argv[optind - 1]);
         }
     }
     return 0;
@@ -205,8 +208,10 @@ static int run_stat(const struct store_config *cfg, const char *uri)
     char when[32] = "-";
     if (st.mtime_ms >= 0) rk_format_iso8601((uint64_t)st.mtime_ms, when, sizeof(when));
     printf("uri: %s\n", shown);
-    if (st.size_known) printf("size: %" PRIu64 "\n", st.size);
-    else printf("size: unknown\n");
+    if (st.size_known)
+        printf("size: %" PRIu64 "\n", st.size);
+    else
+        printf("size: unknown\n");
     printf("modified: %s\n", when);
     if (st.etag[0]) printf("etag: %s\n", st.etag);
     free(shown);
@@ -331,7 +336,8 @@ static int cmd_store_run(int argc, char **argv)
     if (argc < 2) return cli_usage_error("store", "which action: ls, stat, cp or rm?");
     const char *action = argv[1];
     int nargs = !strcmp(action, "cp") ? 2 : 1;
-    if (strcmp(action, "ls") && strcmp(action, "stat") && strcmp(action, "cp") && strcmp(action, "rm"))
+    if (strcmp(action, "ls") && strcmp(action, "stat") && strcmp(action, "cp") &&
+        strcmp(action, "rm"))
         return cli_usage_error("store", "unknown action '%s' (ls, stat, cp, rm)", action);
 
     struct store_config cfg;
@@ -348,7 +354,8 @@ static int cmd_store_run(int argc, char **argv)
     }
     if (argc - optind != nargs) {
         store_config_free(&cfg);
-        return cli_usage_error("store", "%s takes %d argument%s", action, nargs, nargs > 1 ? "s" : "");
+        return cli_usage_error("store", "%s takes %d argument%s", action, nargs,
+                               nargs > 1 ? "s" : "");
     }
     if (o.gzip && o.gunzip) {
         store_config_free(&cfg);
@@ -370,10 +377,14 @@ static int cmd_store_run(int argc, char **argv)
     cfg.cancelled = is_interrupted;
 
     char **args = argv + optind;
-    if (!strcmp(action, "ls")) rc = run_ls(&cfg, args[0]);
-    else if (!strcmp(action, "stat")) rc = run_stat(&cfg, args[0]);
-    else if (!strcmp(action, "rm")) rc = run_rm(&cfg, args[0]);
-    else rc = run_cp(&cfg, &o, args[0], args[1]);
+    if (!strcmp(action, "ls"))
+        rc = run_ls(&cfg, args[0]);
+    else if (!strcmp(action, "stat"))
+        rc = run_stat(&cfg, args[0]);
+    else if (!strcmp(action, "rm"))
+        rc = run_rm(&cfg, args[0]);
+    else
+        rc = run_cp(&cfg, &o, args[0], args[1]);
 
     store_config_free(&cfg);
     store_global_cleanup();
@@ -383,7 +394,8 @@ static int cmd_store_run(int argc, char **argv)
 
 const struct cli_command cli_cmd_store = {
     .name = "store",
-    .summary = "copy, list, inspect and delete backups in every store (S3, GCS, Azure, FTP, HTTP, local)",
+    .summary =
+        "copy, list, inspect and delete backups in every store (S3, GCS, Azure, FTP, HTTP, local)",
     .help = STORE_HELP,
     .run = cmd_store_run,
 };

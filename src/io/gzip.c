@@ -25,8 +25,8 @@ struct deflate_xform {
 };
 
 static int deflate_step(struct io_xform *x, const unsigned char **in, size_t *inlen,
-                        unsigned char *out, size_t outcap, size_t *produced, bool finish, bool *done,
-                        struct rk_err *err)
+                        unsigned char *out, size_t outcap, size_t *produced, bool finish,
+                        bool *done, struct rk_err *err)
 {
     struct deflate_xform *d = (struct deflate_xform *)x;
     size_t give = *inlen < ISAL_CHUNK ? *inlen : ISAL_CHUNK;
@@ -87,10 +87,10 @@ struct io_source *io_gzip_source_new(struct io_source *upstream, int level)
 /* --------------------------------------------------------------- inflate -- */
 
 enum inflate_mode {
-    MODE_DETECT,     /* before the first two bytes: gzip or not? */
-    MODE_PASS,       /* not gzip: copy */
-    MODE_MEMBER,     /* inside a gzip member */
-    MODE_BETWEEN,    /* after a member: end, or the magic of the next one */
+    MODE_DETECT,  /* before the first two bytes: gzip or not? */
+    MODE_PASS,    /* not gzip: copy */
+    MODE_MEMBER,  /* inside a gzip member */
+    MODE_BETWEEN, /* after a member: end, or the magic of the next one */
     MODE_DONE,
 };
 
@@ -116,7 +116,8 @@ static const char *isal_error_text(int rc)
     case ISAL_INVALID_LOOKBACK: return "back-reference before the start of the data (corrupt data)";
     case ISAL_INVALID_WRAPPER: return "invalid gzip header";
     case ISAL_UNSUPPORTED_METHOD: return "unsupported compression method (not deflate)";
-    case ISAL_INCORRECT_CHECKSUM: return "CRC-32 or length in the gzip trailer does not match the data";
+    case ISAL_INCORRECT_CHECKSUM:
+        return "CRC-32 or length in the gzip trailer does not match the data";
     case ISAL_NEED_DICT: return "the stream needs a preset dictionary";
     default: return "corrupt data";
     }
@@ -150,14 +151,16 @@ static int inflate_region(struct inflate_xform *f, const unsigned char *src, siz
     f->info->bytes_in = f->in_off;
     f->info->bytes_out = f->out_total;
     if (rc < 0)
-        return rk_err_set(err, "gzip: %s in member %llu (starting at byte %llu), at compressed byte %llu",
-                          isal_error_text(rc), (unsigned long long)f->info->members + 1,
-                          (unsigned long long)f->member_start, (unsigned long long)f->in_off);
+        return rk_err_set(
+            err, "gzip: %s in member %llu (starting at byte %llu), at compressed byte %llu",
+            isal_error_text(rc), (unsigned long long)f->info->members + 1,
+            (unsigned long long)f->member_start, (unsigned long long)f->in_off);
     if (f->opts.max_output && f->out_total > f->opts.max_output)
-        return rk_err_set(err,
-                          "gzip: decompressed data exceeds the limit of %llu bytes (at compressed byte %llu); "
-                          "refusing a possible decompression bomb",
-                          (unsigned long long)f->opts.max_output, (unsigned long long)f->in_off);
+        return rk_err_set(
+            err,
+            "gzip: decompressed data exceeds the limit of %llu bytes (at compressed byte %llu); "
+            "refusing a possible decompression bomb",
+            (unsigned long long)f->opts.max_output, (unsigned long long)f->in_off);
     if (f->opts.max_ratio && f->out_total > (1u << 20) &&
         f->out_total / (f->in_off ? f->in_off : 1) > f->opts.max_ratio)
         return rk_err_set(err,
@@ -174,8 +177,8 @@ static int inflate_region(struct inflate_xform *f, const unsigned char *src, siz
 }
 
 static int inflate_step(struct io_xform *x, const unsigned char **in, size_t *inlen,
-                        unsigned char *out, size_t outcap, size_t *produced, bool finish, bool *done,
-                        struct rk_err *err)
+                        unsigned char *out, size_t outcap, size_t *produced, bool finish,
+                        bool *done, struct rk_err *err)
 {
     struct inflate_xform *f = (struct inflate_xform *)x;
     *produced = 0;
@@ -192,7 +195,8 @@ static int inflate_step(struct io_xform *x, const unsigned char **in, size_t *in
                 if (!finish) return 0;
                 if (f->mode == MODE_DETECT) {
                     if (f->opts.require_gzip)
-                        return rk_err_set(err, "gzip: the input is not gzip (%zu bytes, no gzip header)",
+                        return rk_err_set(err,
+                                          "gzip: the input is not gzip (%zu bytes, no gzip header)",
                                           f->npend);
                     f->mode = MODE_PASS;
                     continue;
@@ -215,10 +219,10 @@ static int inflate_step(struct io_xform *x, const unsigned char **in, size_t *in
                 f->pend_pos = 0;
                 f->mode = MODE_PASS;
             } else {
-                return rk_err_set(err,
-                                  "gzip: unexpected data after member %llu, at byte %llu (not a gzip header)",
-                                  (unsigned long long)f->info->members,
-                                  (unsigned long long)f->in_off);
+                return rk_err_set(
+                    err,
+                    "gzip: unexpected data after member %llu, at byte %llu (not a gzip header)",
+                    (unsigned long long)f->info->members, (unsigned long long)f->in_off);
             }
             continue;
 
@@ -264,7 +268,8 @@ static int inflate_step(struct io_xform *x, const unsigned char **in, size_t *in
             if (f->mode != MODE_MEMBER) continue;
             if (finish && *inlen == 0 && made < room)
                 return rk_err_set(err,
-                                  "gzip: truncated: the input ends inside member %llu (which starts at byte %llu), "
+                                  "gzip: truncated: the input ends inside member %llu (which "
+                                  "starts at byte %llu), "
                                   "after %llu compressed bytes",
                                   (unsigned long long)f->info->members + 1,
                                   (unsigned long long)f->member_start,
@@ -275,9 +280,7 @@ static int inflate_step(struct io_xform *x, const unsigned char **in, size_t *in
             return 0;
         }
 
-        case MODE_DONE:
-            *done = true;
-            return 0;
+        case MODE_DONE: *done = true; return 0;
         }
     }
 }
@@ -301,7 +304,8 @@ struct io_xform *io_inflate_xform_new(const struct io_gunzip_opts *opts)
     return &f->base;
 }
 
-struct io_source *io_gunzip_source_new(struct io_source *upstream, const struct io_gunzip_opts *opts)
+struct io_source *io_gunzip_source_new(struct io_source *upstream,
+                                       const struct io_gunzip_opts *opts)
 {
     return io_xform_source_new(upstream, io_inflate_xform_new(opts));
 }

@@ -83,7 +83,8 @@ static void abort_next(struct io_sink *s)
 
 /* ----------------------------------------------------------- source core -- */
 
-void io_source_init(struct io_source *s, const struct io_source_ops *ops, struct io_source *upstream)
+void io_source_init(struct io_source *s, const struct io_source_ops *ops,
+                    struct io_source *upstream)
 {
     s->ops = ops;
     s->upstream = upstream;
@@ -234,7 +235,9 @@ static int nothing_to_close(struct io_sink *s, struct rk_err *err)
     return 0;
 }
 
-static void nothing_to_abort(struct io_sink *s) {}
+static void nothing_to_abort(struct io_sink *s)
+{
+}
 
 static const struct io_sink_ops buf_sink_ops = {"memory", buf_sink_write, nothing_to_close,
                                                 nothing_to_abort, plain_free};

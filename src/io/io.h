@@ -107,7 +107,8 @@ struct io_source {
     bool ended;
 };
 
-void io_source_init(struct io_source *s, const struct io_source_ops *ops, struct io_source *upstream);
+void io_source_init(struct io_source *s, const struct io_source_ops *ops,
+                    struct io_source *upstream);
 
 /* Returns bytes read (> 0), 0 at the end of the stream, -1 on error. Never
  * returns 0 before the end. */
@@ -163,10 +164,10 @@ struct io_source *io_gzip_source_new(struct io_source *upstream, int level);
  * concatenated gzip members are one stream. Every member's CRC-32 and length
  * are checked. Errors name the compressed byte offset. */
 struct io_gunzip_info {
-    bool gzip;           /* the input was gzip */
-    uint64_t members;    /* gzip members decoded */
-    uint64_t bytes_in;   /* compressed bytes consumed */
-    uint64_t bytes_out;  /* bytes produced */
+    bool gzip;          /* the input was gzip */
+    uint64_t members;   /* gzip members decoded */
+    uint64_t bytes_in;  /* compressed bytes consumed */
+    uint64_t bytes_out; /* bytes produced */
 };
 struct io_gunzip_opts {
     /* Fail once the output exceeds this many bytes (0: no limit). The guard
@@ -179,7 +180,8 @@ struct io_gunzip_opts {
     bool require_gzip;
     struct io_gunzip_info *info; /* optional, filled as the stream runs */
 };
-struct io_source *io_gunzip_source_new(struct io_source *upstream, const struct io_gunzip_opts *opts);
+struct io_source *io_gunzip_source_new(struct io_source *upstream,
+                                       const struct io_gunzip_opts *opts);
 struct io_sink *io_gunzip_sink_new(struct io_sink *next, const struct io_gunzip_opts *opts);
 
 /* True when data starts with the gzip magic bytes. */

@@ -16,10 +16,10 @@
 struct az {
     const struct store_config *cfg;
     char *account, *container;
-    char *key;        /* base64 account key, or NULL */
-    char *sas;        /* SAS token without '?', or NULL */
-    char *origin;     /* scheme://host[:port] */
-    char *prefix;     /* URL path before the container: "" or "/account" (emulator) */
+    char *key;    /* base64 account key, or NULL */
+    char *sas;    /* SAS token without '?', or NULL */
+    char *origin; /* scheme://host[:port] */
+    char *prefix; /* URL path before the container: "" or "/account" (emulator) */
 };
 
 static void az_free(struct az *c)
@@ -47,13 +47,17 @@ static struct az *az_new(const struct store_config *cfg, const struct store_uri 
     c->cfg = cfg;
     c->account = xstrdup(u->account);
     c->container = xstrdup(u->bucket);
-    if (u->password) c->key = xstrdup(u->password);
-    else if (cfg->azure.key) c->key = xstrdup(cfg->azure.key);
-    else if (cfg->azure.sas_token) c->sas = xstrdup(cfg->azure.sas_token[0] == '?' ? cfg->azure.sas_token + 1
-                                                                                  : cfg->azure.sas_token);
+    if (u->password)
+        c->key = xstrdup(u->password);
+    else if (cfg->azure.key)
+        c->key = xstrdup(cfg->azure.key);
+    else if (cfg->azure.sas_token)
+        c->sas = xstrdup(cfg->azure.sas_token[0] == '?' ? cfg->azure.sas_token + 1
+                                                        : cfg->azure.sas_token);
     if (!c->key && !c->sas) {
-        rk_err_set(err, "Azure: no credentials for account %s: put the account key in the URI "
-                        "(abs://:KEY@%s/...) or set AZURE_STORAGE_KEY or AZURE_STORAGE_SAS_TOKEN",
+        rk_err_set(err,
+                   "Azure: no credentials for account %s: put the account key in the URI "
+                   "(abs://:KEY@%s/...) or set AZURE_STORAGE_KEY or AZURE_STORAGE_SAS_TOKEN",
                    u->account, u->account);
         *result = STORE_DENIED;
         az_free(c);
@@ -84,8 +88,8 @@ static struct az *az_new(const struct store_config *cfg, const struct store_uri 
 
 struct az_req {
     const char *method;
-    const char *blob;   /* NULL: the container */
-    const char *query;  /* without SAS */
+    const char *blob;  /* NULL: the container */
+    const char *query; /* without SAS */
     const void *body;
     size_t body_len;
     bool stream_up;
@@ -108,7 +112,8 @@ static struct curl_slist *az_prepare(const struct az *c, struct xfer *x, const s
     const char *p = (const char *)path.data;
     char *url;
     if (c->sas)
-        url = xasprintf("%s%s?%s%s%s", c->origin, p, r->query ? r->query : "", r->query ? "&" : "", c->sas);
+        url = xasprintf("%s%s?%s%s%s", c->origin, p, r->query ? r->query : "", r->query ? "&" : "",
+                        c->sas);
     else
         url = xasprintf("%s%s%s%s", c->origin, p, r->query ? "?" : "", r->query ? r->query : "");
     curl_easy_setopt(e, CURLOPT_URL, url);
@@ -144,9 +149,14 @@ static struct curl_slist *az_prepare(const struct az *c, struct xfer *x, const s
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "DELETE");
     }
     if (!c->sas) {
-        struct azure_request ar = {.method = r->method, .account = c->account, .path = p,
-                                   .query = r->query, .content_length = clen,
-                                   .content_type = r->content_type, .range = r->range, .x_ms = xms};
+        struct azure_request ar = {.method = r->method,
+                                   .account = c->account,
+                                   .path = p,
+                                   .query = r->query,
+                                   .content_length = clen,
+                                   .content_type = r->content_type,
+                                   .range = r->range,
+                                   .x_ms = xms};
         char *auth = azure_authorization(&ar, c->key);
         h = xfer_header(h, "Authorization", auth);
         free(auth);
@@ -172,7 +182,8 @@ static int az_http_error(struct xfer *x, const char *what, struct rk_err *err)
     if (msg) msg[strcspn(msg, "\r\n")] = '\0';
     const char *c = code ? code : x->hdr.ms_error[0] ? x->hdr.ms_error : NULL;
     if (c)
-        rk_err_set(err, "%s: the server answered %ld %s%s%s", what, x->status, c, msg ? ": " : "", msg ? msg : "");
+        rk_err_set(err, "%s: the server answered %ld %s%s%s", what, x->status, c, msg ? ": " : "",
+                   msg ? msg : "");
     else if (x->status == 404)
         rk_err_set(err, "%s: not found (404)", what);
     else
@@ -232,8 +243,8 @@ static int az_stat(const struct store_config *cfg, const struct store_uri *u, st
     return rc;
 }
 
-static int az_list(const struct store_config *cfg, const struct store_uri *u, store_list_fn fn, void *arg,
-                   struct rk_err *err)
+static int az_list(const struct store_config *cfg, const struct store_uri *u, store_list_fn fn,
+                   void *arg, struct rk_err *err)
 {
     int rc = STORE_OK;
     struct az *c = az_new(cfg, u, &rc, err);
@@ -265,7 +276,8 @@ static int az_list(const struct store_config *cfg, const struct store_uri *u, st
                 struct store_entry ent = {name, sz, store_parse_date(mod)};
                 rc = fn(arg, &ent);
             } else {
-                rc = rk_err_set(err, "Azure: malformed listing (a blob without Name or Content-Length)");
+                rc = rk_err_set(err,
+                                "Azure: malformed listing (a blob without Name or Content-Length)");
             }
             free(name);
             free(size);
@@ -347,7 +359,8 @@ static void az_read_free(void *arg)
     free(r);
 }
 
-static const struct reader_ops az_reader_ops = {az_read_prepare, az_read_what, az_read_error, az_read_free};
+static const struct reader_ops az_reader_ops = {az_read_prepare, az_read_what, az_read_error,
+                                                az_read_free};
 
 static struct io_source *az_open_read(const struct store_config *cfg, const struct store_uri *u,
                                       uint64_t offset, struct store_stat *st, int *result,
@@ -382,27 +395,39 @@ static char *block_id(int number)
 static struct curl_slist *azw_prepare_stream(void *arg, struct xfer *x, uint64_t size)
 {
     struct az_write_ctx *w = arg;
-    struct az_req r = {.method = "PUT", .blob = w->blob, .stream_up = true, .stream_size = size,
-                       .content_type = "application/octet-stream", .blob_type = "BlockBlob"};
+    struct az_req r = {.method = "PUT",
+                       .blob = w->blob,
+                       .stream_up = true,
+                       .stream_size = size,
+                       .content_type = "application/octet-stream",
+                       .blob_type = "BlockBlob"};
     return az_prepare(w->c, x, &r);
 }
 
 static int azw_put_small(void *arg, const unsigned char *data, size_t len, struct rk_err *err)
 {
     struct az_write_ctx *w = arg;
-    struct az_req r = {.method = "PUT", .blob = w->blob, .body = data, .body_len = len,
-                       .content_type = "application/octet-stream", .blob_type = "BlockBlob"};
+    struct az_req r = {.method = "PUT",
+                       .blob = w->blob,
+                       .body = data,
+                       .body_len = len,
+                       .content_type = "application/octet-stream",
+                       .blob_type = "BlockBlob"};
     return az_do(w->c, &w->aux, &r, err);
 }
 
-static struct curl_slist *azw_prepare_part(void *arg, struct xfer *x, int number, const unsigned char *data,
-                                           size_t len)
+static struct curl_slist *azw_prepare_part(void *arg, struct xfer *x, int number,
+                                           const unsigned char *data, size_t len)
 {
     struct az_write_ctx *w = arg;
     char *id = block_id(number);
     char *enc = pct_encode_str(id, NULL);
     char *q = xasprintf("comp=block&blockid=%s", enc);
-    struct az_req r = {.method = "PUT", .blob = w->blob, .query = q, .body = data, .body_len = len,
+    struct az_req r = {.method = "PUT",
+                       .blob = w->blob,
+                       .query = q,
+                       .body = data,
+                       .body_len = len,
                        .content_type = "application/octet-stream"};
     struct curl_slist *h = az_prepare(w->c, x, &r);
     free(q);
@@ -415,7 +440,8 @@ static int azw_part_done(void *arg, struct xfer *x, int number, struct rk_err *e
 {
     struct az_write_ctx *w = arg;
     char *id = block_id(number);
-    if (!w->blocks.len) rk_buf_printf(&w->blocks, "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
+    if (!w->blocks.len)
+        rk_buf_printf(&w->blocks, "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
     rk_buf_printf(&w->blocks, "<Latest>%s</Latest>", id);
     free(id);
     return STORE_OK;
@@ -425,8 +451,12 @@ static int azw_complete(void *arg, int parts, struct rk_err *err)
 {
     struct az_write_ctx *w = arg;
     rk_buf_printf(&w->blocks, "</BlockList>");
-    struct az_req r = {.method = "PUT", .blob = w->blob, .query = "comp=blocklist", .body = w->blocks.data,
-                       .body_len = w->blocks.len, .content_type = "application/xml"};
+    struct az_req r = {.method = "PUT",
+                       .blob = w->blob,
+                       .query = "comp=blocklist",
+                       .body = w->blocks.data,
+                       .body_len = w->blocks.len,
+                       .content_type = "application/xml"};
     return az_do(w->c, &w->aux, &r, err);
 }
 
@@ -472,10 +502,12 @@ static struct io_sink *az_open_write(const struct store_config *cfg, const struc
         .min_part = 1u << 20,
         .max_part = 4000ull << 20,
         .max_parts = 50000,
-        .single_limit = cfg->single_put_limit < (5000ull << 20) ? cfg->single_put_limit : (5000ull << 20),
+        .single_limit =
+            cfg->single_put_limit < (5000ull << 20) ? cfg->single_put_limit : (5000ull << 20),
     };
     char *what = xstrdup(w->what);
-    struct io_sink *sink = parts_writer_new(cfg, &az_parts_ops, w, what, size_hint, &lim, result, err);
+    struct io_sink *sink =
+        parts_writer_new(cfg, &az_parts_ops, w, what, size_hint, &lim, result, err);
     free(what);
     return sink;
 }

@@ -30,7 +30,8 @@ char *azure_string_to_sign(const struct azure_request *r)
 {
     struct rk_buf b = {0};
     char len[32] = "";
-    if (r->content_length) snprintf(len, sizeof(len), "%llu", (unsigned long long)r->content_length);
+    if (r->content_length)
+        snprintf(len, sizeof(len), "%llu", (unsigned long long)r->content_length);
     rk_buf_printf(&b, "%s\n\n\n%s\n\n%s\n\n\n\n\n\n%s\n", r->method, len,
                   r->content_type ? r->content_type : "", r->range ? r->range : "");
 
@@ -79,8 +80,10 @@ char *azure_string_to_sign(const struct azure_request *r)
         free(q);
         qsort(ps, m, sizeof(*ps), cmp_qparam);
         for (size_t i = 0; i < m; i++) {
-            if (i && !strcmp(ps[i].name, ps[i - 1].name)) rk_buf_printf(&b, ",%s", ps[i].value);
-            else rk_buf_printf(&b, "\n%s:%s", ps[i].name, ps[i].value);
+            if (i && !strcmp(ps[i].name, ps[i - 1].name))
+                rk_buf_printf(&b, ",%s", ps[i].value);
+            else
+                rk_buf_printf(&b, "\n%s:%s", ps[i].name, ps[i].value);
         }
         for (size_t i = 0; i < m; i++) {
             free(ps[i].name);

@@ -38,9 +38,12 @@ static int parse_size(const char *s, uint64_t *out)
     if (!s || *s < '0' || *s > '9') return -1;
     unsigned long long v = strtoull(s, &end, 10);
     uint64_t mul = 1;
-    if (*end == 'K' || *end == 'k') mul = 1u << 10, end++;
-    else if (*end == 'M' || *end == 'm') mul = 1u << 20, end++;
-    else if (*end == 'G' || *end == 'g') mul = 1u << 30, end++;
+    if (*end == 'K' || *end == 'k')
+        mul = 1u << 10, end++;
+    else if (*end == 'M' || *end == 'm')
+        mul = 1u << 20, end++;
+    else if (*end == 'G' || *end == 'g')
+        mul = 1u << 30, end++;
     if (mul > 1 && (*end == 'i' || *end == 'I')) end++;
     if (mul > 1 && (*end == 'B' || *end == 'b')) end++;
     if (*end || v > UINT64_MAX / mul) return -1;
@@ -138,7 +141,8 @@ void store_config_free(struct store_config *cfg)
 int store_global_init(struct rk_err *err)
 {
     CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (rc != CURLE_OK) return rk_err_set(err, "libcurl initialisation failed: %s", curl_easy_strerror(rc));
+    if (rc != CURLE_OK)
+        return rk_err_set(err, "libcurl initialisation failed: %s", curl_easy_strerror(rc));
     return 0;
 }
 

@@ -27,7 +27,8 @@ static void ftp_init(struct ftp *f, const struct store_config *cfg, const struct
     f->u = u;
     f->tls = u->kind == STORE_FTPS;
     bool v6 = strchr(u->host, ':') != NULL;
-    f->origin = xasprintf("ftp://%s%s%s:%u", v6 ? "[" : "", u->host, v6 ? "]" : "", u->port ? u->port : 21);
+    f->origin =
+        xasprintf("ftp://%s%s%s:%u", v6 ? "[" : "", u->host, v6 ? "]" : "", u->port ? u->port : 21);
 }
 
 /* URL of path (decoded, below the login directory). */
@@ -64,8 +65,8 @@ static char *ftp_what(const struct ftp *f, const char *op, const char *path)
     char *w;
     if (path && strcmp(path, f->u->path)) {
         char *enc = pct_encode_str(path, "/");
-        w = xasprintf("%s %s %s://%s:%u/%s", f->tls ? "FTPS" : "FTP", op, f->tls ? "ftps" : "ftp", f->u->host,
-                      f->u->port ? f->u->port : 21, enc);
+        w = xasprintf("%s %s %s://%s:%u/%s", f->tls ? "FTPS" : "FTP", op, f->tls ? "ftps" : "ftp",
+                      f->u->host, f->u->port ? f->u->port : 21, enc);
         free(enc);
     } else {
         w = xasprintf("%s %s %s", f->tls ? "FTPS" : "FTP", op, shown);
@@ -80,13 +81,15 @@ static int ftp_error(struct xfer *x, const char *what, struct rk_err *err)
     int rc = xfer_transport_error(x, what, err);
     long code = x->status;
     if (x->result == CURLE_QUOTE_ERROR || x->result == CURLE_UPLOAD_FAILED) {
-        const char *meaning = code == 550 || code == 450 ? " (no such file, or no permission)"
-                              : code == 553 ? " (file name not allowed)"
+        const char *meaning = code == 550 || code == 450   ? " (no such file, or no permission)"
+                              : code == 553                ? " (file name not allowed)"
                               : code == 530 || code == 532 ? " (not logged in)"
-                              : code == 552 ? " (out of space)"
-                                            : "";
-        if (code == 550 || code == 450) rc = STORE_NOT_FOUND;
-        else if (code == 530 || code == 532) rc = STORE_DENIED;
+                              : code == 552                ? " (out of space)"
+                                                           : "";
+        if (code == 550 || code == 450)
+            rc = STORE_NOT_FOUND;
+        else if (code == 530 || code == 532)
+            rc = STORE_DENIED;
         rk_err_set(err, "%s: the server answered %ld%s", what, code, meaning);
     }
     return rc;
@@ -99,8 +102,8 @@ static int ftp_run(const struct ftp *f, struct xfer *x, const char *what, struct
     return STORE_OK;
 }
 
-static int ftp_stat(const struct store_config *cfg, const struct store_uri *u, struct store_stat *st,
-                    struct rk_err *err)
+static int ftp_stat(const struct store_config *cfg, const struct store_uri *u,
+                    struct store_stat *st, struct rk_err *err)
 {
     struct ftp f;
     ftp_init(&f, cfg, u);
@@ -162,15 +165,18 @@ int ftp_parse_mlsd_line(const char *line, size_t len, struct mlsd_entry *e)
             val[vlen] = '\0';
             if (flen == 4 && !strncasecmp(p, "type", 4)) {
                 have_type = true;
-                if (!strcasecmp(val, "file")) e->dir = false;
-                else if (!strcasecmp(val, "dir")) e->dir = true;
-                else return -1;
+                if (!strcasecmp(val, "file"))
+                    e->dir = false;
+                else if (!strcasecmp(val, "dir"))
+                    e->dir = true;
+                else
+                    return -1;
             } else if (flen == 4 && !strncasecmp(p, "size", 4)) {
                 if (rk_parse_u64(val, &e->size) < 0) return -1;
             } else if (flen == 6 && !strncasecmp(p, "modify", 6) && vlen >= 14) {
                 char iso[32];
-                snprintf(iso, sizeof(iso), "%.4s-%.2s-%.2sT%.2s:%.2s:%.2sZ", val, val + 4, val + 6, val + 8,
-                         val + 10, val + 12);
+                snprintf(iso, sizeof(iso), "%.4s-%.2s-%.2sT%.2s:%.2s:%.2sZ", val, val + 4, val + 6,
+                         val + 8, val + 10, val + 12);
                 e->mtime_ms = store_parse_date(iso);
             }
         }
@@ -214,7 +220,8 @@ static int list_dir(struct ftp_list *l, const char *dir, const char *prefix, int
     free(what);
     if (rc != STORE_OK) {
         /* A missing directory lists as empty, as a missing S3 prefix does. */
-        if (l->x->result == CURLE_REMOTE_ACCESS_DENIED && l->x->status == 550 && depth == 0) return STORE_OK;
+        if (l->x->result == CURLE_REMOTE_ACCESS_DENIED && l->x->status == 550 && depth == 0)
+            return STORE_OK;
         return rc;
     }
     size_t cap = 16, n = 0;
@@ -253,8 +260,8 @@ static int list_dir(struct ftp_list *l, const char *dir, const char *prefix, int
     return rc;
 }
 
-static int ftp_list(const struct store_config *cfg, const struct store_uri *u, store_list_fn fn, void *arg,
-                    struct rk_err *err)
+static int ftp_list(const struct store_config *cfg, const struct store_uri *u, store_list_fn fn,
+                    void *arg, struct rk_err *err)
 {
     struct ftp f;
     ftp_init(&f, cfg, u);
@@ -407,8 +414,9 @@ static void fw_abort(struct io_sink *s)
     w->x.ignore_cancel = true;
     struct rk_err derr;
     if (ftp_dele(&w->f, &w->x, w->tmp_path, &derr) != STORE_OK && w->x.status != 550)
-        rk_log(RK_LOG_WARN, "store", "msg=\"could not delete the temporary upload\" what=\"%s\" error=\"%s\"",
-               w->what, derr.msg);
+        rk_log(RK_LOG_WARN, "store",
+               "msg=\"could not delete the temporary upload\" what=\"%s\" error=\"%s\"", w->what,
+               derr.msg);
 }
 
 static void fw_free(struct io_sink *s)

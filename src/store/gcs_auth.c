@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GCS_SCOPE "https://www.googleapis.com/auth/devstorage.read_write"
+#define GCS_SCOPE         "https://www.googleapis.com/auth/devstorage.read_write"
 #define DEFAULT_TOKEN_URI "https://oauth2.googleapis.com/token"
 
 struct store_cache {
@@ -58,17 +58,20 @@ int gcs_service_account_load(const char *path, struct gcs_service_account *sa, s
     json_error_t jerr;
     json_t *doc = json_load_file(path, 0, &jerr);
     if (!doc)
-        return rk_err_set(err, "GCS: cannot read the service-account key %s: %s (line %d)", path, jerr.text,
-                          jerr.line);
+        return rk_err_set(err, "GCS: cannot read the service-account key %s: %s (line %d)", path,
+                          jerr.text, jerr.line);
     const char *type = json_string_value(json_object_get(doc, "type"));
     const char *email = json_string_value(json_object_get(doc, "client_email"));
     const char *key = json_string_value(json_object_get(doc, "private_key"));
     const char *uri = json_string_value(json_object_get(doc, "token_uri"));
     int rc = 0;
     if (!type || strcmp(type, "service_account"))
-        rc = rk_err_set(err, "GCS: %s is not a service-account key (\"type\" is not \"service_account\")", path);
+        rc = rk_err_set(
+            err, "GCS: %s is not a service-account key (\"type\" is not \"service_account\")",
+            path);
     else if (!email || !key)
-        rc = rk_err_set(err, "GCS: the service-account key %s lacks client_email or private_key", path);
+        rc = rk_err_set(err, "GCS: the service-account key %s lacks client_email or private_key",
+                        path);
     else {
         sa->client_email = xstrdup(email);
         sa->private_key_pem = xstrdup(key);
@@ -91,9 +94,9 @@ char *gcs_jwt_assertion(const struct gcs_service_account *sa, const char *scope,
                         struct rk_err *err)
 {
     json_t *header = json_pack("{s:s, s:s}", "alg", "RS256", "typ", "JWT");
-    json_t *claims = json_pack("{s:s, s:s, s:s, s:I, s:I}", "iss", sa->client_email, "scope", scope,
-                               "aud", sa->token_uri, "iat", (json_int_t)now_s, "exp",
-                               (json_int_t)(now_s + 3600));
+    json_t *claims =
+        json_pack("{s:s, s:s, s:s, s:I, s:I}", "iss", sa->client_email, "scope", scope, "aud",
+                  sa->token_uri, "iat", (json_int_t)now_s, "exp", (json_int_t)(now_s + 3600));
     if (!header || !claims) rk_panic("JSON encoding failed");
     char *h = b64url_json(header), *c = b64url_json(claims);
     json_decref(header);
@@ -141,7 +144,8 @@ static char *fetch_token(const struct store_config *cfg, const struct gcs_servic
         *result = STORE_FAIL;
         return NULL;
     }
-    char *body = xasprintf("grant_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Agrant-type%%3Ajwt-bearer&assertion=%s", jwt);
+    char *body = xasprintf(
+        "grant_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Agrant-type%%3Ajwt-bearer&assertion=%s", jwt);
     free(jwt);
     char *what = xasprintf("GCS token endpoint %s", sa->token_uri);
     struct xfer x;
@@ -152,7 +156,8 @@ static char *fetch_token(const struct store_config *cfg, const struct gcs_servic
         xfer_reset(&x);
         curl_easy_setopt(x.easy, CURLOPT_URL, sa->token_uri);
         curl_easy_setopt(x.easy, CURLOPT_POSTFIELDS, body);
-        struct curl_slist *h = xfer_header(NULL, "Content-Type", "application/x-www-form-urlencoded");
+        struct curl_slist *h =
+            xfer_header(NULL, "Content-Type", "application/x-www-form-urlencoded");
         curl_easy_setopt(x.easy, CURLOPT_HTTPHEADER, h);
         rc = xfer_run(&x, what, err);
         curl_slist_free_all(h);
@@ -165,7 +170,8 @@ static char *fetch_token(const struct store_config *cfg, const struct gcs_servic
                 rk_err_set(err, "%s answered %ld%s%s%s%s", what, x.status, e ? " " : "", e ? e : "",
                            d ? ": " : "", d ? d : "");
                 json_decref(doc);
-                rc = x.status == 400 || x.status == 401 || x.status == 403 ? STORE_DENIED : STORE_FAIL;
+                rc = x.status == 400 || x.status == 401 || x.status == 403 ? STORE_DENIED
+                                                                           : STORE_FAIL;
             }
             goto out;
         }

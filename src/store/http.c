@@ -16,15 +16,16 @@ struct http_ctx {
     struct curl_slist *headers;
 };
 
-static struct http_ctx *http_new(const struct store_config *cfg, const struct store_uri *u, const char *op)
+static struct http_ctx *http_new(const struct store_config *cfg, const struct store_uri *u,
+                                 const char *op)
 {
     struct http_ctx *h = xcalloc(1, sizeof(*h));
     h->cfg = cfg;
     bool v6 = strchr(u->host, ':') != NULL;
     char port[16] = "";
     if (u->port) snprintf(port, sizeof(port), ":%u", u->port);
-    h->url = xasprintf("%s://%s%s%s%s%s", store_kind_name(u->kind), v6 ? "[" : "", u->host, v6 ? "]" : "",
-                       port, u->path);
+    h->url = xasprintf("%s://%s%s%s%s%s", store_kind_name(u->kind), v6 ? "[" : "", u->host,
+                       v6 ? "]" : "", port, u->path);
     if (u->user) h->user = xstrdup(u->user);
     if (u->password) h->password = xstrdup(u->password);
     char *shown = store_uri_display(u);
@@ -72,7 +73,7 @@ static void http_setup(struct http_ctx *h, struct xfer *x, uint64_t offset)
 static int http_error(struct xfer *x, const char *what, struct rk_err *err)
 {
     if (x->result != CURLE_OK) return xfer_transport_error(x, what, err);
-    const char *reason = x->status == 401 ? " Unauthorized (wrong or missing user and password)"
+    const char *reason = x->status == 401   ? " Unauthorized (wrong or missing user and password)"
                          : x->status == 403 ? " Forbidden"
                          : x->status == 404 ? " Not Found"
                                             : "";
@@ -80,8 +81,8 @@ static int http_error(struct xfer *x, const char *what, struct rk_err *err)
     return xfer_status_result(x->status);
 }
 
-static int http_stat(const struct store_config *cfg, const struct store_uri *u, struct store_stat *st,
-                     struct rk_err *err)
+static int http_stat(const struct store_config *cfg, const struct store_uri *u,
+                     struct store_stat *st, struct rk_err *err)
 {
     struct http_ctx *h = http_new(cfg, u, "HEAD");
     struct xfer x;
@@ -129,8 +130,8 @@ static void http_read_free(void *arg)
     http_free(arg);
 }
 
-static const struct reader_ops http_reader_ops = {http_read_prepare, http_read_what, http_read_error,
-                                                  http_read_free};
+static const struct reader_ops http_reader_ops = {http_read_prepare, http_read_what,
+                                                  http_read_error, http_read_free};
 
 static struct io_source *http_open_read(const struct store_config *cfg, const struct store_uri *u,
                                         uint64_t offset, struct store_stat *st, int *result,

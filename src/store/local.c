@@ -24,8 +24,8 @@ static int errno_result(int e)
     return STORE_FAIL;
 }
 
-static int local_stat(const struct store_config *cfg, const struct store_uri *u, struct store_stat *st,
-                      struct rk_err *err)
+static int local_stat(const struct store_config *cfg, const struct store_uri *u,
+                      struct store_stat *st, struct rk_err *err)
 {
     struct stat sb;
     if (stat(u->path, &sb) < 0) {
@@ -60,13 +60,15 @@ static void walk_add(struct walk *w, const char *path, const struct stat *sb)
         w->cap = w->cap ? w->cap * 2 : 64;
         w->items = xrealloc(w->items, w->cap * sizeof(*w->items));
     }
-    w->items[w->n++] = (struct entry){xstrdup(path), (uint64_t)sb->st_size,
-                                      (int64_t)sb->st_mtim.tv_sec * 1000 + sb->st_mtim.tv_nsec / 1000000};
+    w->items[w->n++] =
+        (struct entry){xstrdup(path), (uint64_t)sb->st_size,
+                       (int64_t)sb->st_mtim.tv_sec * 1000 + sb->st_mtim.tv_nsec / 1000000};
 }
 
 /* Adds every regular file under dir whose name starts with prefix (all names
  * when prefix is empty), recursing into matching directories. */
-static int walk_dir(struct walk *w, const char *dir, const char *prefix, int depth, struct rk_err *err)
+static int walk_dir(struct walk *w, const char *dir, const char *prefix, int depth,
+                    struct rk_err *err)
 {
     if (depth > 64) return rk_err_set(err, "local: %s: directories nested too deeply", dir);
     DIR *d = opendir(dir);
@@ -87,8 +89,10 @@ static int walk_dir(struct walk *w, const char *dir, const char *prefix, int dep
         struct stat sb;
         /* lstat first: a symlinked directory is not followed (no loops). */
         if (lstat(path, &sb) == 0) {
-            if (S_ISDIR(sb.st_mode)) rc = walk_dir(w, path, "", depth + 1, err);
-            else if (S_ISREG(sb.st_mode) || (S_ISLNK(sb.st_mode) && stat(path, &sb) == 0 && S_ISREG(sb.st_mode)))
+            if (S_ISDIR(sb.st_mode))
+                rc = walk_dir(w, path, "", depth + 1, err);
+            else if (S_ISREG(sb.st_mode) ||
+                     (S_ISLNK(sb.st_mode) && stat(path, &sb) == 0 && S_ISREG(sb.st_mode)))
                 walk_add(w, path, &sb);
         }
         free(path);
@@ -134,7 +138,8 @@ static int local_list(const struct store_config *cfg, const struct store_uri *u,
     return rc;
 }
 
-static int local_remove(const struct store_config *cfg, const struct store_uri *u, struct rk_err *err)
+static int local_remove(const struct store_config *cfg, const struct store_uri *u,
+                        struct rk_err *err)
 {
     struct stat sb;
     if (lstat(u->path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
@@ -243,9 +248,12 @@ static int fsync_dir_of(const char *path)
 {
     char *dir = xstrdup(path);
     char *slash = strrchr(dir, '/');
-    if (slash == dir) slash[1] = '\0';
-    else if (slash) *slash = '\0';
-    else strcpy(dir, ".");
+    if (slash == dir)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        strcpy(dir, ".");
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int rc = 0;
     if (fd >= 0) {
@@ -274,11 +282,13 @@ static int lw_close(struct io_sink *s, struct rk_err *err)
         int e = errno;
         unlink(w->tmp);
         w->base.result = errno_result(e);
-        return rk_err_set(err, "local: cannot rename the temporary file to %s: %s", w->path, strerror(e));
+        return rk_err_set(err, "local: cannot rename the temporary file to %s: %s", w->path,
+                          strerror(e));
     }
     if (fsync_dir_of(w->path) < 0) {
         w->base.result = STORE_FAIL;
-        return rk_err_set(err, "local: fsync of the directory of %s failed: %s", w->path, strerror(errno));
+        return rk_err_set(err, "local: fsync of the directory of %s failed: %s", w->path,
+                          strerror(errno));
     }
     return 0;
 }
@@ -325,7 +335,8 @@ static struct io_sink *local_open_write(const struct store_config *cfg, const st
     }
     if (fd < 0) {
         int e = errno;
-        rk_err_set(err, "local: cannot create a temporary file beside %s: %s", u->path, strerror(e));
+        rk_err_set(err, "local: cannot create a temporary file beside %s: %s", u->path,
+                   strerror(e));
         *result = errno_result(e) == STORE_NOT_FOUND ? STORE_FAIL : errno_result(e);
         free(tmp);
         return NULL;

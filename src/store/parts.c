@@ -22,7 +22,7 @@ struct parts_writer {
     int cur;       /* the buffer being filled */
     bool inflight; /* a part upload runs in x from buf[!cur] */
     size_t inflight_len;
-    int parts;     /* parts started */
+    int parts; /* parts started */
     bool begun;
 };
 
@@ -63,8 +63,9 @@ static int finish_part(struct parts_writer *w, struct rk_err *err)
             rc = w->ops->http_error(w->ctx, &w->x, what, err);
             break;
         }
-        rk_log(RK_LOG_WARN, "store", "msg=\"retrying part\" what=\"%s\" status=%ld curl=%d attempt=%d",
-               what, w->x.status, (int)w->x.result, attempt + 1);
+        rk_log(RK_LOG_WARN, "store",
+               "msg=\"retrying part\" what=\"%s\" status=%ld curl=%d attempt=%d", what, w->x.status,
+               (int)w->x.result, attempt + 1);
         if ((rc = xfer_backoff(&w->x, attempt)) < 0) {
             rk_err_set(err, "%s: cancelled", what);
             break;
@@ -106,12 +107,14 @@ static int pw_write(struct io_sink *s, const void *data, size_t len, struct rk_e
     struct parts_writer *w = (struct parts_writer *)s;
     if (w->streaming) {
         if (w->written + len > (uint64_t)w->size_hint) {
-            rk_err_set(err, "%s: more data than the %lld bytes announced", w->what, (long long)w->size_hint);
+            rk_err_set(err, "%s: more data than the %lld bytes announced", w->what,
+                       (long long)w->size_hint);
             return wfail(w, STORE_FAIL);
         }
         int rc = xfer_push(&w->x, data, len, w->what, err);
         if (rc != STORE_OK) {
-            if (w->x.done && w->x.result == CURLE_OK) rc = w->ops->http_error(w->ctx, &w->x, w->what, err);
+            if (w->x.done && w->x.result == CURLE_OK)
+                rc = w->ops->http_error(w->ctx, &w->x, w->what, err);
             return wfail(w, rc);
         }
         w->written += len;
@@ -143,7 +146,8 @@ static int pw_close(struct io_sink *s, struct rk_err *err)
             return wfail(w, STORE_FAIL);
         }
         rc = xfer_finish_upload(&w->x, w->what, err);
-        if (rc == STORE_OK && !xfer_status_ok(&w->x)) rc = w->ops->http_error(w->ctx, &w->x, w->what, err);
+        if (rc == STORE_OK && !xfer_status_ok(&w->x))
+            rc = w->ops->http_error(w->ctx, &w->x, w->what, err);
         return rc == STORE_OK ? 0 : wfail(w, rc);
     }
     if (!w->begun && w->fill <= w->lim.single_limit) {
@@ -181,11 +185,12 @@ static void pw_free(struct io_sink *s)
     free(w);
 }
 
-static const struct io_sink_ops parts_writer_ops = {"upload", pw_write, pw_close, pw_abort, pw_free};
+static const struct io_sink_ops parts_writer_ops = {"upload", pw_write, pw_close, pw_abort,
+                                                    pw_free};
 
-struct io_sink *parts_writer_new(const struct store_config *cfg, const struct parts_ops *ops, void *ctx,
-                                 const char *what, int64_t size_hint, const struct parts_limits *lim,
-                                 int *result, struct rk_err *err)
+struct io_sink *parts_writer_new(const struct store_config *cfg, const struct parts_ops *ops,
+                                 void *ctx, const char *what, int64_t size_hint,
+                                 const struct parts_limits *lim, int *result, struct rk_err *err)
 {
     struct parts_writer *w = xcalloc(1, sizeof(*w));
     store_sink_init(&w->base, &parts_writer_ops);
@@ -209,7 +214,8 @@ struct io_sink *parts_writer_new(const struct store_config *cfg, const struct pa
     uint64_t part = lim->part_size < lim->min_part ? lim->min_part : lim->part_size;
     if (size_hint > 0 && (uint64_t)size_hint / part >= (uint64_t)lim->max_parts) {
         /* A known size: parts just big enough, in whole MiB. */
-        part = ((uint64_t)size_hint / (uint64_t)(lim->max_parts - 1) + (1u << 20)) & ~(uint64_t)((1u << 20) - 1);
+        part = ((uint64_t)size_hint / (uint64_t)(lim->max_parts - 1) + (1u << 20)) &
+               ~(uint64_t)((1u << 20) - 1);
     }
     if (part > lim->max_part) part = lim->max_part;
     w->part_size = (size_t)part;

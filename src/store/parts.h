@@ -19,8 +19,8 @@ struct parts_ops {
     /* Before the first part (S3: CreateMultipartUpload). May be NULL. */
     int (*begin)(void *ctx, struct rk_err *err);
     /* Sets up x (reset) to upload part number (1-based) from data. */
-    struct curl_slist *(*prepare_part)(void *ctx, struct xfer *x, int number, const unsigned char *data,
-                                       size_t len);
+    struct curl_slist *(*prepare_part)(void *ctx, struct xfer *x, int number,
+                                       const unsigned char *data, size_t len);
     /* A part was accepted (x holds the answer): remember what completion needs. */
     int (*part_done)(void *ctx, struct xfer *x, int number, struct rk_err *err);
     /* After the last part: make the object appear. */
@@ -34,15 +34,15 @@ struct parts_ops {
 
 struct parts_limits {
     uint64_t part_size;
-    uint64_t min_part;   /* the store's minimum for all parts but the last */
+    uint64_t min_part; /* the store's minimum for all parts but the last */
     uint64_t max_part;
     int max_parts;
     uint64_t single_limit;
 };
 
 /* Takes ownership of ctx. what: the display name for messages. */
-struct io_sink *parts_writer_new(const struct store_config *cfg, const struct parts_ops *ops, void *ctx,
-                                 const char *what, int64_t size_hint, const struct parts_limits *lim,
-                                 int *result, struct rk_err *err);
+struct io_sink *parts_writer_new(const struct store_config *cfg, const struct parts_ops *ops,
+                                 void *ctx, const char *what, int64_t size_hint,
+                                 const struct parts_limits *lim, int *result, struct rk_err *err);
 
 #endif

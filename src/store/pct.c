@@ -10,7 +10,8 @@ void pct_encode(struct rk_buf *out, const char *s, size_t len, const char *keep)
     static const char hex[] = "0123456789ABCDEF";
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep && c && strchr(keep, c))) {
+        if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
+            (keep && c && strchr(keep, c))) {
             rk_buf_append_byte(out, c);
         } else {
             char e[3] = {'%', hex[c >> 4], hex[c & 15]};
@@ -71,10 +72,14 @@ static char *b64_encode_with(const unsigned char *in, size_t len, const char *al
         if (i + 2 < len) v |= in[i + 2];
         out[o++] = alphabet[v >> 18 & 63];
         out[o++] = alphabet[v >> 12 & 63];
-        if (i + 1 < len) out[o++] = alphabet[v >> 6 & 63];
-        else if (pad) out[o++] = '=';
-        if (i + 2 < len) out[o++] = alphabet[v & 63];
-        else if (pad) out[o++] = '=';
+        if (i + 1 < len)
+            out[o++] = alphabet[v >> 6 & 63];
+        else if (pad)
+            out[o++] = '=';
+        if (i + 2 < len)
+            out[o++] = alphabet[v & 63];
+        else if (pad)
+            out[o++] = '=';
     }
     out[o] = '\0';
     return out;
@@ -87,8 +92,8 @@ char *base64_encode(const unsigned char *in, size_t len)
 
 char *base64url_encode(const unsigned char *in, size_t len)
 {
-    return b64_encode_with(in, len, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
-                           false);
+    return b64_encode_with(
+        in, len, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", false);
 }
 
 /* Strict standard base64: length a multiple of 4, padding only at the end. */
@@ -110,7 +115,8 @@ int base64_decode(const char *in, size_t len, unsigned char *out, size_t cap, si
             if (!pos || pads) return -1;
             v = v << 6 | (uint32_t)(pos - b64);
         }
-        unsigned char bytes[3] = {(unsigned char)(v >> 16), (unsigned char)(v >> 8), (unsigned char)v};
+        unsigned char bytes[3] = {(unsigned char)(v >> 16), (unsigned char)(v >> 8),
+                                  (unsigned char)v};
         for (int k = 0; k < 3 - pads; k++) {
             if (o >= cap) return -1;
             out[o++] = bytes[k];

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PREFETCH (64 * 1024)
+#define PREFETCH    (64 * 1024)
 #define MAX_RESUMES 50
 
 struct reader {
@@ -17,11 +17,11 @@ struct reader {
     const struct reader_ops *ops;
     void *ctx;
     struct xfer x;
-    uint64_t pos;        /* next byte the caller gets (object offset) */
-    uint64_t total;      /* object size when known */
+    uint64_t pos;   /* next byte the caller gets (object offset) */
+    uint64_t total; /* object size when known */
     bool total_known;
-    uint64_t skip;       /* bytes to drop: a server that ignored our Range */
-    bool fresh;          /* the current attempt has not been checked yet */
+    uint64_t skip; /* bytes to drop: a server that ignored our Range */
+    bool fresh;    /* the current attempt has not been checked yet */
     char etag[128], last_modified[64];
     unsigned char *pending;
     size_t pending_len, pending_pos;
@@ -56,18 +56,20 @@ static int check_answer(struct reader *r, struct rk_err *err)
     const struct xfer_headers *h = &x->hdr;
     /* The same object as before? (Only comparable when the store says.) */
     if ((r->etag[0] && h->etag[0] && strcmp(r->etag, h->etag)) ||
-        (r->last_modified[0] && h->last_modified[0] && strcmp(r->last_modified, h->last_modified))) {
+        (r->last_modified[0] && h->last_modified[0] &&
+         strcmp(r->last_modified, h->last_modified))) {
         rk_err_set(err, "%s: the object changed while it was being read (at byte %llu)",
                    r->ops->what(r->ctx), (unsigned long long)r->pos);
         return STORE_FAIL;
     }
     if (!r->etag[0]) snprintf(r->etag, sizeof(r->etag), "%s", h->etag);
-    if (!r->last_modified[0]) snprintf(r->last_modified, sizeof(r->last_modified), "%s", h->last_modified);
+    if (!r->last_modified[0])
+        snprintf(r->last_modified, sizeof(r->last_modified), "%s", h->last_modified);
     if (x->status == 206) {
         if (!h->has_range || h->range_start != r->pos) {
             rk_err_set(err, "%s: asked for bytes from %llu, the server sent %s %llu",
                        r->ops->what(r->ctx), (unsigned long long)r->pos,
-                       h->has_range ? "a range starting at" : "a partial answer without a range", 
+                       h->has_range ? "a range starting at" : "a partial answer without a range",
                        (unsigned long long)h->range_start);
             return STORE_FAIL;
         }
@@ -172,8 +174,9 @@ static void reader_free(struct io_source *s)
 
 static const struct io_source_ops reader_source_ops = {"download", reader_read, reader_free};
 
-struct io_source *reader_open(const struct store_config *cfg, const struct reader_ops *ops, void *ctx,
-                              uint64_t offset, struct store_stat *st, int *result, struct rk_err *err)
+struct io_source *reader_open(const struct store_config *cfg, const struct reader_ops *ops,
+                              void *ctx, uint64_t offset, struct store_stat *st, int *result,
+                              struct rk_err *err)
 {
     struct reader *r = xcalloc(1, sizeof(*r));
     io_source_init(&r->base, &reader_source_ops, NULL);
@@ -203,7 +206,8 @@ struct io_source *reader_open(const struct store_config *cfg, const struct reade
                 r->skip -= drop;
                 memmove(r->pending, r->pending + drop, (size_t)n - drop);
                 n -= (ssize_t)drop;
-                if (n == 0 && r->skip) n = xfer_pull(&r->x, r->pending, PREFETCH, ops->what(ctx), err);
+                if (n == 0 && r->skip)
+                    n = xfer_pull(&r->x, r->pending, PREFETCH, ops->what(ctx), err);
             }
             if (n < 0) {
                 *result = (int)n;
@@ -245,8 +249,9 @@ struct io_source *reader_open(const struct store_config *cfg, const struct reade
             return &r->base;
         }
         if (!xfer_retryable(&r->x) || attempt >= cfg->max_retries) {
-            *result = r->x.result == CURLE_OK && !xfer_status_ok(&r->x) ? ops->http_error(ctx, &r->x, err)
-                                                                        : (int)n;
+            *result = r->x.result == CURLE_OK && !xfer_status_ok(&r->x)
+                          ? ops->http_error(ctx, &r->x, err)
+                          : (int)n;
             break;
         }
         if ((*result = xfer_backoff(&r->x, attempt)) < 0) {

@@ -15,7 +15,8 @@ struct reader_ops {
 };
 
 /* Takes ownership of ctx (freed with free_ctx, also on failure). */
-struct io_source *reader_open(const struct store_config *cfg, const struct reader_ops *ops, void *ctx,
-                              uint64_t offset, struct store_stat *st, int *result, struct rk_err *err);
+struct io_source *reader_open(const struct store_config *cfg, const struct reader_ops *ops,
+                              void *ctx, uint64_t offset, struct store_stat *st, int *result,
+                              struct rk_err *err);
 
 #endif

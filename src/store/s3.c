@@ -26,10 +26,10 @@ struct s3 {
     bool gcs;
     const char *name; /* "S3" or "GCS" */
     char *bucket;
-    char *base;       /* URL up to the bucket, no trailing '/': .../bucket or https://bucket.host */
-    char *sigv4;      /* CURLOPT_AWS_SIGV4, NULL for bearer or anonymous */
+    char *base;  /* URL up to the bucket, no trailing '/': .../bucket or https://bucket.host */
+    char *sigv4; /* CURLOPT_AWS_SIGV4, NULL for bearer or anonymous */
     const char *access_key, *secret_key, *session_token;
-    char *bearer;     /* GCS OAuth token */
+    char *bearer; /* GCS OAuth token */
     const char *sha_header;
     bool anonymous;
 };
@@ -63,7 +63,8 @@ static struct s3 *s3_new(const struct store_config *cfg, const struct store_uri 
     c->name = c->gcs ? "GCS" : "S3";
     c->bucket = xstrdup(u->bucket);
     if (c->gcs) {
-        char *ep = strip_slash(cfg->gcs.endpoint ? cfg->gcs.endpoint : "https://storage.googleapis.com");
+        char *ep =
+            strip_slash(cfg->gcs.endpoint ? cfg->gcs.endpoint : "https://storage.googleapis.com");
         c->base = xasprintf("%s/%s", ep, u->bucket);
         free(ep);
         if (cfg->gcs.credentials_file) {
@@ -157,8 +158,8 @@ struct s3_req {
     size_t body_len;
     const char *content_type;
     const char *range;
-    const char *op;       /* the operation's name in messages, if not method */
-    bool stream_up;       /* PUT streamed with xfer_push */
+    const char *op; /* the operation's name in messages, if not method */
+    bool stream_up; /* PUT streamed with xfer_push */
     int64_t stream_size;
 };
 
@@ -189,8 +190,10 @@ static struct curl_slist *s3_prepare(const struct s3 *c, struct xfer *x, const s
     if (!strcmp(r->method, "HEAD")) {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else if (!strcmp(r->method, "PUT")) {
-        if (r->stream_up) xfer_upload_stream(x, r->stream_size);
-        else xfer_upload_mem(x, r->body, r->body_len);
+        if (r->stream_up)
+            xfer_upload_stream(x, r->stream_size);
+        else
+            xfer_upload_mem(x, r->body, r->body_len);
     } else if (!strcmp(r->method, "POST")) {
         curl_easy_setopt(e, CURLOPT_POST, 1L);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
@@ -205,7 +208,8 @@ static struct curl_slist *s3_prepare(const struct s3 *c, struct xfer *x, const s
 /* "S3 PUT s3://bucket/key" */
 static char *s3_what(const struct s3 *c, const char *method, const char *key)
 {
-    return xasprintf("%s %s %s://%s/%s", c->name, method, c->gcs ? "gs" : "s3", c->bucket, key ? key : "");
+    return xasprintf("%s %s %s://%s/%s", c->name, method, c->gcs ? "gs" : "s3", c->bucket,
+                     key ? key : "");
 }
 
 /* Words an HTTP failure: the store's name, what we did, its status and its
@@ -218,12 +222,14 @@ static int s3_http_error(const struct s3 *c, struct xfer *x, const char *what, s
     char *msg = xml_first((const char *)x->body.data, x->body.len, "Message");
     const char *hint = "";
     if ((x->status == 401 || x->status == 403) && c->anonymous)
-        hint = c->gcs ? " (no credentials configured: set GOOGLE_APPLICATION_CREDENTIALS or "
-                        "GCS_HMAC_ACCESS_ID and GCS_HMAC_SECRET)"
-                      : " (no credentials configured: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)";
+        hint =
+            c->gcs
+                ? " (no credentials configured: set GOOGLE_APPLICATION_CREDENTIALS or "
+                  "GCS_HMAC_ACCESS_ID and GCS_HMAC_SECRET)"
+                : " (no credentials configured: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)";
     if (code)
-        rk_err_set(err, "%s: the server answered %ld %s%s%s%s", what, x->status, code, msg ? ": " : "",
-                   msg ? msg : "", hint);
+        rk_err_set(err, "%s: the server answered %ld %s%s%s%s", what, x->status, code,
+                   msg ? ": " : "", msg ? msg : "", hint);
     else if (x->status == 404)
         rk_err_set(err, "%s: not found (404)", what);
     else
@@ -276,8 +282,10 @@ static int s3_head(const struct store_config *cfg, const struct store_uri *u, co
          * of one byte to get the store's error code for the message. */
         struct s3_req g = {.method = "GET", .key = u->path, .range = "bytes=0-0", .op = op};
         int grc = s3_do(c, &x, &g, err);
-        if (grc == STORE_OK) rc = s3_do(c, &x, &r, err);
-        else rc = grc;
+        if (grc == STORE_OK)
+            rc = s3_do(c, &x, &r, err);
+        else
+            rc = grc;
     }
     if (rc == STORE_OK) {
         st->size = x.hdr.content_length >= 0 ? (uint64_t)x.hdr.content_length : 0;
@@ -308,8 +316,8 @@ static int s3_list(const struct store_config *cfg, const struct store_uri *u, st
     xfer_init(&x, cfg);
     char *token = NULL, *query = NULL;
     for (int page = 0; rc == STORE_OK; page++) {
-        const char *pairs[] = {"list-type", "2", "prefix", u->path, token ? "continuation-token" : NULL,
-                               token, NULL};
+        const char *pairs[] = {
+            "list-type", "2", "prefix", u->path, token ? "continuation-token" : NULL, token, NULL};
         free(query);
         query = s3_canonical_query(pairs);
         struct s3_req r = {.method = "GET", .query = query};
@@ -326,7 +334,8 @@ static int s3_list(const struct store_config *cfg, const struct store_uri *u, st
                 struct store_entry ent = {key, sz, store_parse_date(mod)};
                 rc = fn(arg, &ent);
             } else {
-                rc = rk_err_set(err, "%s: malformed listing (an entry without Key or Size)", c->name);
+                rc = rk_err_set(err, "%s: malformed listing (an entry without Key or Size)",
+                                c->name);
             }
             free(key);
             free(size);
@@ -343,7 +352,8 @@ static int s3_list(const struct store_config *cfg, const struct store_uri *u, st
         }
         if (!next || !*next || (token && !strcmp(token, next)) || page > 1000000) {
             free(next);
-            rc = rk_err_set(err, "%s: the listing is truncated but has no usable continuation token", c->name);
+            rc = rk_err_set(
+                err, "%s: the listing is truncated but has no usable continuation token", c->name);
             break;
         }
         free(token);
@@ -448,7 +458,8 @@ struct s3_write_ctx {
 static struct curl_slist *s3w_prepare_stream(void *arg, struct xfer *x, uint64_t size)
 {
     struct s3_write_ctx *w = arg;
-    struct s3_req r = {.method = "PUT", .key = w->key, .stream_up = true, .stream_size = (int64_t)size};
+    struct s3_req r = {
+        .method = "PUT", .key = w->key, .stream_up = true, .stream_size = (int64_t)size};
     return s3_prepare(w->c, x, &r);
 }
 
@@ -505,9 +516,12 @@ static int s3w_part_done(void *arg, struct xfer *x, int number, struct rk_err *e
     }
     rk_buf_printf(&w->complete, "<Part><PartNumber>%d</PartNumber><ETag>", number);
     for (const char *p = x->hdr.etag; *p; p++) {
-        if (*p == '&') rk_buf_printf(&w->complete, "&amp;");
-        else if (*p == '<') rk_buf_printf(&w->complete, "&lt;");
-        else rk_buf_append_byte(&w->complete, (unsigned char)*p);
+        if (*p == '&')
+            rk_buf_printf(&w->complete, "&amp;");
+        else if (*p == '<')
+            rk_buf_printf(&w->complete, "&lt;");
+        else
+            rk_buf_append_byte(&w->complete, (unsigned char)*p);
     }
     rk_buf_printf(&w->complete, "</ETag></Part>");
     return STORE_OK;
@@ -518,8 +532,12 @@ static int s3w_complete(void *arg, int parts, struct rk_err *err)
     struct s3_write_ctx *w = arg;
     rk_buf_printf(&w->complete, "</CompleteMultipartUpload>");
     char *q = upload_query(w, 0);
-    struct s3_req r = {.method = "POST", .key = w->key, .query = q, .body = w->complete.data,
-                       .body_len = w->complete.len, .content_type = "application/xml"};
+    struct s3_req r = {.method = "POST",
+                       .key = w->key,
+                       .query = q,
+                       .body = w->complete.data,
+                       .body_len = w->complete.len,
+                       .content_type = "application/xml"};
     int rc = s3_do(w->c, &w->aux, &r, err);
     free(q);
     if (rc != STORE_OK) return rc;
@@ -528,8 +546,8 @@ static int s3w_complete(void *arg, int parts, struct rk_err *err)
     char *code = xml_first(body, w->aux.body.len, "Code");
     if (code || !memmem(body, w->aux.body.len, "CompleteMultipartUploadResult", 29)) {
         char *msg = xml_first(body, w->aux.body.len, "Message");
-        rk_err_set(err, "%s: completing the multipart upload of %d parts failed: %s%s%s", w->what, parts,
-                   code ? code : "unexpected answer", msg ? ": " : "", msg ? msg : "");
+        rk_err_set(err, "%s: completing the multipart upload of %d parts failed: %s%s%s", w->what,
+                   parts, code ? code : "unexpected answer", msg ? ": " : "", msg ? msg : "");
         free(code);
         free(msg);
         return STORE_FAIL;
@@ -550,8 +568,9 @@ static void s3w_abort(void *arg)
      * object), which the bucket's lifecycle rules clean up. */
     w->aux.ignore_cancel = true;
     if (s3_do(w->c, &w->aux, &r, &aerr) != STORE_OK)
-        rk_log(RK_LOG_WARN, "store", "msg=\"could not abort the multipart upload\" what=\"%s\" error=\"%s\"",
-               w->what, aerr.msg);
+        rk_log(RK_LOG_WARN, "store",
+               "msg=\"could not abort the multipart upload\" what=\"%s\" error=\"%s\"", w->what,
+               aerr.msg);
     free(q);
     free(w->upload_id);
     w->upload_id = NULL;
@@ -604,7 +623,8 @@ static struct io_sink *s3_open_write(const struct store_config *cfg, const struc
         .single_limit = cfg->single_put_limit < (5ull << 30) ? cfg->single_put_limit : (5ull << 30),
     };
     char *what = xstrdup(w->what);
-    struct io_sink *sink = parts_writer_new(cfg, &s3_parts_ops, w, what, size_hint, &lim, result, err);
+    struct io_sink *sink =
+        parts_writer_new(cfg, &s3_parts_ops, w, what, size_hint, &lim, result, err);
     free(what);
     return sink;
 }

@@ -109,11 +109,14 @@ struct io_source *store_open_read(const struct store_config *cfg, const char *ur
     if (u->kind == STORE_REDIS || u->kind == STORE_REDISS) {
         if (!cfg->redis_open) {
             *result = STORE_UNSUPPORTED;
-            rk_err_set(err, "%s: reading a live Redis server needs the replication client, which "
-                            "this program does not provide here", store_kind_name(u->kind));
+            rk_err_set(err,
+                       "%s: reading a live Redis server needs the replication client, which "
+                       "this program does not provide here",
+                       store_kind_name(u->kind));
         } else if (offset) {
             *result = STORE_UNSUPPORTED;
-            rk_err_set(err, "%s: a live snapshot cannot start at an offset", store_kind_name(u->kind));
+            rk_err_set(err, "%s: a live snapshot cannot start at an offset",
+                       store_kind_name(u->kind));
         } else {
             src = cfg->redis_open(cfg->redis_open_arg, u, err);
             if (!src) *result = STORE_FAIL;

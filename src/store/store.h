@@ -129,7 +129,7 @@ struct store_config;
 /* The plug-in point for redis:// sources: the live-data-path module supplies a
  * function that opens a snapshot stream (an RDB byte stream) for the URI. */
 typedef struct io_source *(*store_redis_open_fn)(void *arg, const struct store_uri *uri,
-                                                   struct rk_err *err);
+                                                 struct rk_err *err);
 
 struct store_config {
     struct {
@@ -198,8 +198,8 @@ struct store_stat {
 };
 
 struct store_entry {
-    const char *key;  /* the object's full key (S3/GCS/Azure), path (local,
-                       * FTP): join with store_uri_with_key() to open it */
+    const char *key; /* the object's full key (S3/GCS/Azure), path (local,
+                      * FTP): join with store_uri_with_key() to open it */
     uint64_t size;
     int64_t mtime_ms; /* -1: unknown */
 };
@@ -230,8 +230,8 @@ struct io_source *store_open_read(const struct store_config *cfg, const char *ur
  * (a stream: S3/GCS go multipart, Azure goes block by block). The object
  * appears only at io_sink_close(). Parent directories (local, FTP) are
  * created. */
-struct io_sink *store_open_write(const struct store_config *cfg, const char *uri,
-                                 int64_t size_hint, int *result, struct rk_err *err);
+struct io_sink *store_open_write(const struct store_config *cfg, const char *uri, int64_t size_hint,
+                                 int *result, struct rk_err *err);
 
 /* The result code of the last failure of a sink returned by store_open_write
  * (STORE_OK when it has not failed). */

@@ -75,8 +75,7 @@ char *s3_canonical_query(const char *const *pairs);
 char *xml_next(const char *doc, size_t len, size_t *pos, const char *tag);
 /* Like xml_next but returns the raw inner span (no decoding): for nested
  * elements such as <Contents>...</Contents>. */
-int xml_span(const char *doc, size_t len, size_t *pos, const char *tag, size_t *start,
-             size_t *end);
+int xml_span(const char *doc, size_t len, size_t *pos, const char *tag, size_t *start, size_t *end);
 /* The text of the first <tag> in doc[0..len), or NULL. */
 char *xml_first(const char *doc, size_t len, const char *tag);
 
@@ -110,9 +109,9 @@ struct azure_request {
     const char *path;  /* URL path as sent, percent-encoded, starting with '/' */
     const char *query; /* as sent, without '?' (may be NULL) */
     uint64_t content_length;
-    const char *content_type;  /* NULL: none */
-    const char *range;         /* NULL: none */
-    const char *const *x_ms;   /* "x-ms-name:value" strings, NULL-terminated */
+    const char *content_type; /* NULL: none */
+    const char *range;        /* NULL: none */
+    const char *const *x_ms;  /* "x-ms-name:value" strings, NULL-terminated */
 };
 /* The SharedKey string-to-sign (exposed for the known-answer tests). */
 char *azure_string_to_sign(const struct azure_request *r);

@@ -141,8 +141,8 @@ const char *store_type_bad_uri_error(enum store_type type)
 
 const char *store_kind_name(enum store_kind kind)
 {
-    static const char *names[] = {"local", "s3", "gcs", "azure", "ftp", "ftps", "http", "https",
-                                  "redis", "rediss"};
+    static const char *names[] = {"local", "s3",   "gcs",   "azure", "ftp",
+                                  "ftps",  "http", "https", "redis", "rediss"};
     return (unsigned)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
 }
 
@@ -156,10 +156,9 @@ static const struct {
     const char *scheme;
     enum store_kind kind;
 } schemes[] = {
-    {"s3", STORE_S3},       {"gs", STORE_GCS},       {"abs", STORE_AZURE},
-    {"ftp", STORE_FTP},     {"ftps", STORE_FTPS},    {"http", STORE_HTTP},
-    {"https", STORE_HTTPS}, {"redis", STORE_REDIS},  {"rediss", STORE_REDISS},
-    {"file", STORE_LOCAL},
+    {"s3", STORE_S3},         {"gs", STORE_GCS},     {"abs", STORE_AZURE},   {"ftp", STORE_FTP},
+    {"ftps", STORE_FTPS},     {"http", STORE_HTTP},  {"https", STORE_HTTPS}, {"redis", STORE_REDIS},
+    {"rediss", STORE_REDISS}, {"file", STORE_LOCAL},
 };
 
 static bool kind_fits_type(enum store_kind kind, enum store_type type)
@@ -222,10 +221,14 @@ static int check_utf8(const unsigned char *s, size_t len)
             i++;
             continue;
         }
-        if ((c & 0xe0) == 0xc0 && c >= 0xc2) n = 1;
-        else if ((c & 0xf0) == 0xe0) n = 2;
-        else if ((c & 0xf8) == 0xf0 && c <= 0xf4) n = 3;
-        else return (int)i;
+        if ((c & 0xe0) == 0xc0 && c >= 0xc2)
+            n = 1;
+        else if ((c & 0xf0) == 0xe0)
+            n = 2;
+        else if ((c & 0xf8) == 0xf0 && c <= 0xf4)
+            n = 3;
+        else
+            return (int)i;
         if (i + n >= len) return (int)i;
         for (size_t k = 1; k <= n; k++)
             if ((s[i + k] & 0xc0) != 0x80) return (int)i;
@@ -296,8 +299,10 @@ static int parse_hostport(struct parse *p, const char *s, size_t len, struct sto
         unsigned long v = 0;
         bool ok = plen > 0 && plen <= 5;
         for (size_t i = 0; ok && i < plen; i++) {
-            if (!isdigit((unsigned char)port[i])) ok = false;
-            else v = v * 10 + (unsigned long)(port[i] - '0');
+            if (!isdigit((unsigned char)port[i]))
+                ok = false;
+            else
+                v = v * 10 + (unsigned long)(port[i] - '0');
         }
         if (!ok || v == 0 || v > 65535)
             return fail(p, "the port %s is not a number from 1 to 65535",
@@ -319,8 +324,10 @@ static int parse_userinfo(struct parse *p, const char *s, size_t len, struct sto
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (!(is_unreserved(c) || is_subdelim(c) || c == ':' || c == '%' || c == '@' || c >= 0x80))
-            return fail(p, "the user or password contains a character that must be percent-encoded "
-                           "(character %zu of the credentials)", i + 1);
+            return fail(p,
+                        "the user or password contains a character that must be percent-encoded "
+                        "(character %zu of the credentials)",
+                        i + 1);
     }
     if (colon) {
         u->user = pct_decode(s, (size_t)(colon - s), &bad);
@@ -336,9 +343,11 @@ static int parse_userinfo(struct parse *p, const char *s, size_t len, struct sto
     }
     /* A CR or LF would inject commands into FTP's USER/PASS or Redis's AUTH. */
     for (const char *f = u->user; f && *f; f++)
-        if ((unsigned char)*f < 0x20 || *f == 0x7f) return fail(p, "the user name contains a control character");
+        if ((unsigned char)*f < 0x20 || *f == 0x7f)
+            return fail(p, "the user name contains a control character");
     for (const char *f = u->password; f && *f; f++)
-        if ((unsigned char)*f < 0x20 || *f == 0x7f) return fail(p, "the password contains a control character");
+        if ((unsigned char)*f < 0x20 || *f == 0x7f)
+            return fail(p, "the password contains a control character");
     if (u->user && !*u->user) {
         free(u->user);
         u->user = NULL;
@@ -359,8 +368,10 @@ static int check_key(struct parse *p, const char *key, size_t len, size_t max, c
     if (bad >= 0) return fail(p, "the %s is not valid UTF-8 (at byte %d of it)", what, bad + 1);
     for (size_t i = 0; i < len; i++) {
         if (key[i] == '?' || key[i] == '#')
-            return fail(p, "'%c' is not allowed in the %s (query strings and fragments are not part "
-                           "of this form)", key[i], what);
+            return fail(p,
+                        "'%c' is not allowed in the %s (query strings and fragments are not part "
+                        "of this form)",
+                        key[i], what);
     }
     /* Empty, "." and ".." segments: legal in some stores, but never what a
      * backup path means, and they turn into different keys on different tools. */
@@ -378,7 +389,8 @@ static int check_key(struct parse *p, const char *key, size_t len, size_t max, c
     }
     if (p->role == STORE_URI_OBJECT) {
         if (len == 0) return fail(p, "the %s is missing: the URI must name a file", what);
-        if (key[len - 1] == '/') return fail(p, "the %s ends with '/': the URI must name a file, not a folder", what);
+        if (key[len - 1] == '/')
+            return fail(p, "the %s ends with '/': the URI must name a file, not a folder", what);
     }
     return 0;
 }
@@ -389,7 +401,8 @@ static int check_s3_bucket(struct parse *p, const char *b, size_t len, bool gcs)
     const char *name = gcs ? "GCS bucket" : "S3 bucket";
     if (len == 0) return fail(p, "the bucket name is missing");
     size_t max = gcs ? 222 : 63;
-    bool ok = len >= 3 && len <= max && isalnum((unsigned char)b[0]) && isalnum((unsigned char)b[len - 1]);
+    bool ok = len >= 3 && len <= max && isalnum((unsigned char)b[0]) &&
+              isalnum((unsigned char)b[len - 1]);
     size_t comp = 0;
     for (size_t i = 0; ok && i < len; i++) {
         unsigned char c = (unsigned char)b[i];
@@ -402,8 +415,9 @@ static int check_s3_bucket(struct parse *p, const char *b, size_t len, bool gcs)
         if (!(islower(c) || isdigit(c) || c == '-' || (gcs && c == '_'))) ok = false;
     }
     if (!ok)
-        return fail(p, "%s is not a valid %s name (3 to %zu characters: lower-case letters, digits, "
-                       "'-', '.'%s; starting and ending with a letter or digit)",
+        return fail(p,
+                    "%s is not a valid %s name (3 to %zu characters: lower-case letters, digits, "
+                    "'-', '.'%s; starting and ending with a letter or digit)",
                     quote(p, b, len, q, sizeof(q)), name, max, gcs ? ", '_'" : "");
     return 0;
 }
@@ -419,8 +433,9 @@ static int check_container(struct parse *p, const char *c, size_t len)
         if (ch == '-' && i && c[i - 1] == '-') ok = false;
     }
     if (!ok)
-        return fail(p, "%s is not a valid Azure container name (3 to 63 lower-case letters, digits "
-                       "and single '-', starting with a letter or digit)",
+        return fail(p,
+                    "%s is not a valid Azure container name (3 to 63 lower-case letters, digits "
+                    "and single '-', starting with a letter or digit)",
                     quote(p, c, len, q, sizeof(q)));
     return 0;
 }
@@ -431,7 +446,8 @@ static int check_url_path(struct parse *p, const char *s, size_t len, bool allow
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '%') {
-            if (i + 2 >= len || !isxdigit((unsigned char)s[i + 1]) || !isxdigit((unsigned char)s[i + 2]))
+            if (i + 2 >= len || !isxdigit((unsigned char)s[i + 1]) ||
+                !isxdigit((unsigned char)s[i + 2]))
                 return fail(p, "malformed percent-encoding at character %zu of the path", i + 1);
             i += 2;
             continue;
@@ -453,7 +469,8 @@ static int parse_local(struct parse *p, const char *path, size_t len, bool from_
 {
     size_t bad;
     char *decoded = from_file_uri ? pct_decode(path, len, &bad) : xstrndup(path, len);
-    if (!decoded) return fail(p, "malformed percent-encoding in the path at character %zu", bad + 1);
+    if (!decoded)
+        return fail(p, "malformed percent-encoding in the path at character %zu", bad + 1);
     u->path = decoded;
     size_t dlen = strlen(decoded);
     if (dlen == 0) return fail(p, "the path is empty");
@@ -510,8 +527,9 @@ static int parse_azure(struct parse *p, const char *rest, size_t len, struct sto
         acct = at + 1;
     } else {
         if (memchr(rest, '@', len))
-            return fail(p, "the part before '@' must be ':account_key' (the user part must be empty; "
-                           "the form is abs://:account_key@account_name/container/blob)");
+            return fail(p,
+                        "the part before '@' must be ':account_key' (the user part must be empty; "
+                        "the form is abs://:account_key@account_name/container/blob)");
     }
     size_t left = len - (size_t)(acct - rest);
     const char *slash = memchr(acct, '/', left);
@@ -520,8 +538,9 @@ static int parse_azure(struct parse *p, const char *rest, size_t len, struct sto
     for (size_t i = 0; ok && i < alen; i++)
         if (!(islower((unsigned char)acct[i]) || isdigit((unsigned char)acct[i]))) ok = false;
     if (!ok)
-        return fail(p, "%s is not a valid storage account name (3 to 24 lower-case letters and digits)",
-                    alen ? quote(p, acct, alen, q, sizeof(q)) : "''");
+        return fail(
+            p, "%s is not a valid storage account name (3 to 24 lower-case letters and digits)",
+            alen ? quote(p, acct, alen, q, sizeof(q)) : "''");
     u->account = xstrndup(acct, alen);
     const char *path = slash ? slash + 1 : acct + alen;
     size_t plen = left - (size_t)(path - acct);
@@ -566,8 +585,9 @@ static int parse_authority(struct parse *p, const char *rest, size_t len, size_t
         /* Most likely a password holding a raw '/', '?' or '#': parsed as
          * written, part of it would become the path and show up in messages. */
         p->safe_from = p->len;
-        return fail(p, "an '@' follows the host: if it ends the credentials, percent-encode '/', '?' "
-                       "and '#' in the password (%%2F, %%3F, %%23); in a path, write '@' as %%40");
+        return fail(p,
+                    "an '@' follows the host: if it ends the credentials, percent-encode '/', '?' "
+                    "and '#' in the password (%%2F, %%3F, %%23); in a path, write '@' as %%40");
     }
     if (at) {
         p->safe_from = (size_t)(at + 1 - p->text);
@@ -583,7 +603,10 @@ static int parse_ftp(struct parse *p, const char *rest, size_t len, struct store
     if (parse_authority(p, rest, len, &alen, u, false, false) < 0) return -1;
     const char *path = rest + alen;
     size_t plen = len - alen;
-    if (plen && path[0] != '/') return fail(p, "%s", path[0] == '?' ? "query strings are not allowed in FTP URIs" : "fragments are not allowed");
+    if (plen && path[0] != '/')
+        return fail(p, "%s",
+                    path[0] == '?' ? "query strings are not allowed in FTP URIs"
+                                   : "fragments are not allowed");
     if (plen) {
         path++;
         plen--;
@@ -595,7 +618,8 @@ static int parse_ftp(struct parse *p, const char *rest, size_t len, struct store
     u->path = dec;
     for (const char *c = dec; *c; c++)
         if ((unsigned char)*c < 0x20 || *c == 0x7f)
-            return fail(p, "the path contains an encoded control character (it would inject FTP commands)");
+            return fail(
+                p, "the path contains an encoded control character (it would inject FTP commands)");
     /* %2F would be a '/' inside a segment, which FTP cannot name. */
     for (size_t i = 0; i + 2 < plen; i++)
         if (path[i] == '%' && path[i + 1] == '2' && (path[i + 2] == 'f' || path[i + 2] == 'F'))
@@ -635,8 +659,9 @@ static int parse_redis(struct parse *p, const char *rest, size_t len, struct sto
     size_t alen;
     if (parse_authority(p, rest, len, &alen, u, true, true) < 0) return -1;
     if (alen != len)
-        return fail(p, "nothing may follow host:port in a %s URI (no database number, path or options)",
-                    u->kind == STORE_REDISS ? "rediss://" : "redis://");
+        return fail(
+            p, "nothing may follow host:port in a %s URI (no database number, path or options)",
+            u->kind == STORE_REDISS ? "rediss://" : "redis://");
     return 0;
 }
 
@@ -667,7 +692,8 @@ struct store_uri *store_uri_parse(const char *text, enum store_type type, enum s
     size_t slen = sep ? (size_t)(sep - text) : 0;
     bool scheme_ok = sep && slen > 0 && slen <= 16 && isalpha((unsigned char)text[0]);
     for (size_t i = 0; scheme_ok && i < slen; i++)
-        if (!(isalnum((unsigned char)text[i]) || text[i] == '+' || text[i] == '-' || text[i] == '.'))
+        if (!(isalnum((unsigned char)text[i]) || text[i] == '+' || text[i] == '-' ||
+              text[i] == '.'))
             scheme_ok = false;
     if (!scheme_ok || text[0] == '/') {
         if (type != STORE_TYPE_ANY && type != STORE_TYPE_LOCAL) {
@@ -812,7 +838,8 @@ char *store_uri_display(const struct store_uri *u)
     case STORE_S3: r = xasprintf("s3://%s/%s", u->bucket, u->path); break;
     case STORE_GCS: r = xasprintf("gs://%s/%s", u->bucket, u->path); break;
     case STORE_AZURE:
-        r = xasprintf("abs://%s%s/%s/%s", u->password ? ":***@" : "", u->account, u->bucket, u->path);
+        r = xasprintf("abs://%s%s/%s/%s", u->password ? ":***@" : "", u->account, u->bucket,
+                      u->path);
         break;
     case STORE_FTP:
     case STORE_FTPS: {
@@ -825,9 +852,10 @@ char *store_uri_display(const struct store_uri *u)
     }
     case STORE_HTTP:
     case STORE_HTTPS: {
-        char *head = xasprintf("%s://%s%s%s%s%s%s%s", store_kind_name(u->kind), u->user ? u->user : "",
-                               u->password ? ":***" : "", u->user || u->password ? "@" : "",
-                               v6 ? "[" : "", u->host, v6 ? "]" : "", port);
+        char *head =
+            xasprintf("%s://%s%s%s%s%s%s%s", store_kind_name(u->kind), u->user ? u->user : "",
+                      u->password ? ":***" : "", u->user || u->password ? "@" : "", v6 ? "[" : "",
+                      u->host, v6 ? "]" : "", port);
         char *full = xasprintf("%s%s", head, u->path);
         r = store_uri_redact(full);
         free(head);
@@ -837,8 +865,9 @@ char *store_uri_display(const struct store_uri *u)
     case STORE_REDIS:
     case STORE_REDISS:
         r = xasprintf("%s://%s%s%s%s%s%s%s", store_kind_name(u->kind), u->user ? u->user : "",
-                      u->password ? (u->user ? ":***" : "***") : "", u->user || u->password ? "@" : "",
-                      v6 ? "[" : "", u->host, v6 ? "]" : "", port);
+                      u->password ? (u->user ? ":***" : "***") : "",
+                      u->user || u->password ? "@" : "", v6 ? "[" : "", u->host, v6 ? "]" : "",
+                      port);
         break;
     }
     return r;
@@ -890,7 +919,7 @@ char *store_uri_join(const char *base, const char *name, struct rk_err *err)
     } else {
         const char *path = u->path ? u->path : "";
         size_t plen = strlen(path);
-        char *key = plen == 0 ? xstrdup(name)
+        char *key = plen == 0               ? xstrdup(name)
                     : path[plen - 1] == '/' ? xasprintf("%s%s", path, name)
                                             : xasprintf("%s/%s", path, name);
         r = with_path(u, key);

@@ -15,7 +15,7 @@
  * of a body until the server closes the connection; pausing remains only as
  * a safety valve far above the normal bound. */
 #define DOWNLOAD_BUFFER (16 * 1024)
-#define SPILL_MAX (16u << 20)
+#define SPILL_MAX       (16u << 20)
 
 static bool cancelled(const struct store_config *cfg)
 {
@@ -318,20 +318,16 @@ bool xfer_retryable(const struct xfer *x)
 {
     if (x->cancelled) return false;
     switch (x->result) {
-    case CURLE_OK:
-        return x->http && (x->status >= 500 || x->status == 408 || x->status == 429);
+    case CURLE_OK: return x->http && (x->status >= 500 || x->status == 408 || x->status == 429);
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
     case CURLE_OPERATION_TIMEDOUT:
     case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-        return true;
-    case CURLE_ABORTED_BY_CALLBACK:
-        return x->stalled;
-    default:
-        return false;
+    case CURLE_HTTP2_STREAM: return true;
+    case CURLE_ABORTED_BY_CALLBACK: return x->stalled;
+    default: return false;
     }
 }
 
@@ -351,15 +347,11 @@ int xfer_transport_error(struct xfer *x, const char *what, struct rk_err *err)
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_COULDNT_CONNECT:
-    case CURLE_OPERATION_TIMEDOUT:
-        return STORE_UNREACHABLE;
+    case CURLE_OPERATION_TIMEDOUT: return STORE_UNREACHABLE;
     case CURLE_LOGIN_DENIED:
-    case CURLE_REMOTE_ACCESS_DENIED:
-        return STORE_DENIED;
-    case CURLE_REMOTE_FILE_NOT_FOUND:
-        return STORE_NOT_FOUND;
-    default:
-        return STORE_FAIL;
+    case CURLE_REMOTE_ACCESS_DENIED: return STORE_DENIED;
+    case CURLE_REMOTE_FILE_NOT_FOUND: return STORE_NOT_FOUND;
+    default: return STORE_FAIL;
     }
 }
 

@@ -34,7 +34,7 @@ struct xfer_headers {
     char etag[128];
     char last_modified[64];
     char location[16]; /* presence only */
-    char ms_error[64];  /* Azure's x-ms-error-code (HEAD answers have no body) */
+    char ms_error[64]; /* Azure's x-ms-error-code (HEAD answers have no body) */
 };
 
 struct xfer {
@@ -46,7 +46,7 @@ struct xfer {
     /* Response. */
     long status;
     struct xfer_headers hdr;
-    struct rk_buf body;   /* collected body (error bodies in stream mode) */
+    struct rk_buf body; /* collected body (error bodies in stream mode) */
     size_t body_limit;
     bool body_overflow;
     CURLcode result;

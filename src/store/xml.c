@@ -105,9 +105,10 @@ static char *decode_text(const char *s, size_t len)
             size_t digits = 0;
             while (j < len && digits < 8) {
                 char c = s[j];
-                int v = c >= '0' && c <= '9' ? c - '0'
+                int v = c >= '0' && c <= '9'                 ? c - '0'
                         : base == 16 && c >= 'a' && c <= 'f' ? c - 'a' + 10
-                        : base == 16 && c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+                        : base == 16 && c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                             : -1;
                 if (v < 0) break;
                 cp = cp * (unsigned long)base + (unsigned long)v;
                 j++;

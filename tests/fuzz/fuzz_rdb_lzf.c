@@ -10,7 +10,8 @@
  *   rest       compressed data (also compressed and decompressed back)
  *
  * Checked: no memory error; the one-shot and the streaming decoder succeed
- * exactly when the reference does and then produce its bytes; the stream
+ * exactly when the reference does and then produce its bytes, and the
+ * check-only walk rdb_lzf_check() agrees; the stream
  * hands out non-empty pieces of at most RDB_LZF_PIECE bytes; an error always
  * comes with a message; compress + decompress is the identity.
  *
@@ -149,6 +150,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(err.msg[0] != '\0');
 
     check_stream(in, in_len, out_len, seed, want_ok, ref);
+
+    /* The check-only walk (lzf_check.c) must agree without producing bytes. */
+    memset(&err, 0, sizeof(err));
+    rc = rdb_lzf_check(in, in_len, out_len, &err);
+    CHECK((rc == 0) == want_ok);
+    if (rc != 0) CHECK(err.msg[0] != '\0');
 
     /* Round trip. The budget covers the worst case: a literal byte then a
      * 3-byte match, 5 bytes out for 4 in, plus one control byte. */

@@ -12,7 +12,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *doc = (const char *)data;
     static const char *const outer[] = {"Contents", "Blob", "Error"};
-    static const char *const inner[] = {"Key", "Size", "LastModified", "Name", "Content-Length", "Last-Modified", "Code", "Message"};
+    static const char *const inner[] = {"Key",  "Size",           "LastModified",
+                                        "Name", "Content-Length", "Last-Modified",
+                                        "Code", "Message"};
     for (size_t o = 0; o < 3; o++) {
         size_t pos = 0, s, e;
         int guard = 0;

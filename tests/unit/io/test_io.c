@@ -201,7 +201,9 @@ static void test_gunzip_passes_other_data_through(void **state)
             struct rk_err err;
             struct io_gunzip_info info;
             struct io_gunzip_opts opts = {.info = &info};
-            assert_int_equal(gunzip_pull((const unsigned char *)cases[i], lens[i], step, 5, &opts, &out, &err), 0);
+            assert_int_equal(
+                gunzip_pull((const unsigned char *)cases[i], lens[i], step, 5, &opts, &out, &err),
+                0);
             assert_int_equal(out.len, lens[i]);
             if (lens[i]) assert_memory_equal(out.data, cases[i], lens[i]);
             assert_false(info.gzip);
@@ -212,7 +214,8 @@ static void test_gunzip_passes_other_data_through(void **state)
     struct rk_buf out = {0};
     struct rk_err err;
     struct io_gunzip_opts opts = {.require_gzip = true};
-    assert_int_equal(gunzip_pull((const unsigned char *)"REDIS0011", 9, 100, 100, &opts, &out, &err), -1);
+    assert_int_equal(
+        gunzip_pull((const unsigned char *)"REDIS0011", 9, 100, 100, &opts, &out, &err), -1);
     assert_non_null(strstr(err.msg, "not gzip"));
     rk_buf_free(&out);
 }
@@ -368,7 +371,8 @@ static void test_sha256_fips_vectors(void **state)
         struct rk_buf copy = {0};
         struct io_sink *s = io_sha256_sink_new(io_buf_sink_new(&copy), &d1);
         size_t len = strlen(v[i].msg);
-        for (size_t pos = 0; pos < len; pos++) assert_int_equal(io_sink_write(s, v[i].msg + pos, 1, &err), 0);
+        for (size_t pos = 0; pos < len; pos++)
+            assert_int_equal(io_sink_write(s, v[i].msg + pos, 1, &err), 0);
         assert_false(d1.done);
         assert_int_equal(io_sink_close(s, &err), 0);
         io_sink_free(s);
@@ -427,15 +431,19 @@ static void test_chain_close_abort_and_count(void **state)
     struct io_counter count = {0};
     struct io_digest digest;
     struct rk_err err;
-    struct io_sink *chain = io_tee_new(io_fn_sink_new(rec_write, rec_close, rec_abort, &a),
-                                       io_sha256_sink_new(io_count_sink_new(io_fn_sink_new(rec_write, rec_close, rec_abort, &b), &count), &digest));
+    struct io_sink *chain = io_tee_new(
+        io_fn_sink_new(rec_write, rec_close, rec_abort, &a),
+        io_sha256_sink_new(
+            io_count_sink_new(io_fn_sink_new(rec_write, rec_close, rec_abort, &b), &count),
+            &digest));
     assert_int_equal(io_sink_write(chain, "abc", 3, &err), 0);
     assert_int_equal(io_sink_write(chain, "", 0, &err), 0);
     assert_int_equal(io_counter_get(&count), 3);
     assert_int_equal(io_sink_close(chain, &err), 0);
     assert_string_equal(a.log, "w3 close ");
     assert_string_equal(b.log, "w3 close ");
-    assert_string_equal(digest.hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert_string_equal(digest.hex,
+                        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     /* Writing after close is an error, not a crash. */
     assert_int_equal(io_sink_write(chain, "x", 1, &err), -1);
     io_sink_free(chain);

@@ -26,10 +26,13 @@ static int64_t date_cmd(const char *when)
 
 static void test_dates(void **state)
 {
-    assert_true(store_parse_date("Tue, 25 Nov 2026 13:07:39 GMT") == date_cmd("2026-11-25 13:07:39"));
-    assert_true(store_parse_date("2026-11-25T13:07:39.826Z") == date_cmd("2026-11-25 13:07:39") + 826);
+    assert_true(store_parse_date("Tue, 25 Nov 2026 13:07:39 GMT") ==
+                date_cmd("2026-11-25 13:07:39"));
+    assert_true(store_parse_date("2026-11-25T13:07:39.826Z") ==
+                date_cmd("2026-11-25 13:07:39") + 826);
     assert_true(store_parse_date("2024-02-29T00:00:00Z") == date_cmd("2024-02-29 00:00:00"));
-    assert_true(store_parse_date("2024-02-29T00:00:00.5Z") == date_cmd("2024-02-29 00:00:00") + 500);
+    assert_true(store_parse_date("2024-02-29T00:00:00.5Z") ==
+                date_cmd("2024-02-29 00:00:00") + 500);
     assert_true(store_parse_date("Thu, 01 Jan 1970 00:00:00 GMT") == 0);
     assert_true(store_parse_date("") == -1);
     assert_true(store_parse_date(NULL) == -1);
@@ -40,15 +43,18 @@ static void test_dates(void **state)
 
 static void test_xml(void **state)
 {
-    const char *doc = "<?xml version=\"1.0\"?><ListBucketResult><IsTruncated>true</IsTruncated>"
-                      "<Contents><Key>a&amp;b &lt;c&gt; &quot;d&quot; &#233;&#x41;</Key><Size>12</Size></Contents>"
-                      "<Contents><Key>second</Key><Size>0</Size><Owner/></Contents>"
-                      "<KeyCount>2</KeyCount><NextContinuationToken>tok/en==</NextContinuationToken>"
-                      "</ListBucketResult>";
+    const char *doc =
+        "<?xml version=\"1.0\"?><ListBucketResult><IsTruncated>true</IsTruncated>"
+        "<Contents><Key>a&amp;b &lt;c&gt; &quot;d&quot; "
+        "&#233;&#x41;</Key><Size>12</Size></Contents>"
+        "<Contents><Key>second</Key><Size>0</Size><Owner/></Contents>"
+        "<KeyCount>2</KeyCount><NextContinuationToken>tok/en==</NextContinuationToken>"
+        "</ListBucketResult>";
     size_t len = strlen(doc), pos = 0, s, e;
     assert_int_equal(xml_span(doc, len, &pos, "Contents", &s, &e), 0);
     char *key = xml_first(doc + s, e - s, "Key");
-    assert_string_equal(key, "a&b <c> \"d\" \xc3\xa9" "A");
+    assert_string_equal(key, "a&b <c> \"d\" \xc3\xa9"
+                             "A");
     free(key);
     assert_int_equal(xml_span(doc, len, &pos, "Contents", &s, &e), 0);
     key = xml_first(doc + s, e - s, "Key");
@@ -75,7 +81,8 @@ static void test_xml(void **state)
 static void test_mlsd(void **state)
 {
     struct mlsd_entry e;
-    assert_int_equal(ftp_parse_mlsd_line("type=file;size=123;modify=20240102030405; dump.rdb\r\n", 52, &e), 0);
+    assert_int_equal(
+        ftp_parse_mlsd_line("type=file;size=123;modify=20240102030405; dump.rdb\r\n", 52, &e), 0);
     assert_string_equal(e.name, "dump.rdb");
     assert_false(e.dir);
     assert_true(e.size == 123);
@@ -86,8 +93,14 @@ static void test_mlsd(void **state)
     assert_true(e.dir);
     assert_string_equal(e.name, "sub dir");
     free(e.name);
-    const char *skip[] = {"type=cdir;modify=20240102030405; .", "type=pdir; ..", "type=OS.unix=slink; x",
-                          "size=1; nofacttype", "type=file;size=abc; x", "type=file;size=1;", "", "garbage",
+    const char *skip[] = {"type=cdir;modify=20240102030405; .",
+                          "type=pdir; ..",
+                          "type=OS.unix=slink; x",
+                          "size=1; nofacttype",
+                          "type=file;size=abc; x",
+                          "type=file;size=1;",
+                          "",
+                          "garbage",
                           "type=file; a/b"};
     for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
         assert_int_equal(ftp_parse_mlsd_line(skip[i], strlen(skip[i]), &e), -1);

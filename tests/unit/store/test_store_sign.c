@@ -50,11 +50,13 @@ static void *capture_main(void *arg)
         char *end = strstr(c->request, "\r\n\r\n");
         if (!end) continue;
         char *cl = strcasestr(c->request, "\r\nContent-Length:");
-        size_t want = (size_t)(end + 4 - c->request) + (cl && cl < end ? strtoul(cl + 17, NULL, 10) : 0);
+        size_t want =
+            (size_t)(end + 4 - c->request) + (cl && cl < end ? strtoul(cl + 17, NULL, 10) : 0);
         if (len >= want) break;
     }
     static const char reply[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-    if (write(fd, reply, sizeof(reply) - 1) < 0) {}
+    if (write(fd, reply, sizeof(reply) - 1) < 0) {
+    }
     close(fd);
     return NULL;
 }
@@ -84,9 +86,9 @@ static void signature_of(const char *request, char *out, size_t cap)
     out[n] = '\0';
 }
 
-#define AWS_KEY "AKIAIOSFODNN7EXAMPLE"
+#define AWS_KEY    "AKIAIOSFODNN7EXAMPLE"
 #define AWS_SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-#define EMPTY_SHA "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define EMPTY_SHA  "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 /* Sends one request for the AWS examples' host through curl's signer, the
  * way s3.c sets it up, and returns the signature. */
@@ -106,7 +108,8 @@ static void aws_example(const char *method, const char *key, const char *const *
     }
     rk_buf_append_byte(&url, '\0');
     char connect_to[128];
-    snprintf(connect_to, sizeof(connect_to), "examplebucket.s3.amazonaws.com:80:127.0.0.1:%d", c.port);
+    snprintf(connect_to, sizeof(connect_to), "examplebucket.s3.amazonaws.com:80:127.0.0.1:%d",
+             c.port);
     struct curl_slist *ct = curl_slist_append(NULL, connect_to);
     struct curl_slist *h = NULL;
     for (size_t i = 0; headers[i]; i++) h = curl_slist_append(h, headers[i]);
@@ -141,12 +144,15 @@ static void test_sigv4_aws_examples(void **state)
     const char *put_object[] = {
         "Date: Fri, 24 May 2013 00:00:00 GMT", "x-amz-date: 20130524T000000Z",
         "x-amz-storage-class: REDUCED_REDUNDANCY",
-        "x-amz-content-sha256: 44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072", NULL};
-    aws_example("PUT", "test$file.text", NULL, put_object, "Welcome to Amazon S3.", sig, sizeof(sig));
+        "x-amz-content-sha256: 44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072",
+        NULL};
+    aws_example("PUT", "test$file.text", NULL, put_object, "Welcome to Amazon S3.", sig,
+                sizeof(sig));
     assert_string_equal(sig, "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd");
 
     /* "?lifecycle" must be sent as "lifecycle=". */
-    const char *plain[] = {"x-amz-date: 20130524T000000Z", "x-amz-content-sha256: " EMPTY_SHA, NULL};
+    const char *plain[] = {"x-amz-date: 20130524T000000Z", "x-amz-content-sha256: " EMPTY_SHA,
+                           NULL};
     const char *lifecycle[] = {"lifecycle", "", NULL};
     aws_example("GET", NULL, lifecycle, plain, NULL, sig, sizeof(sig));
     assert_string_equal(sig, "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543");
@@ -163,7 +169,8 @@ static void test_canonical_query_and_path(void **state)
     char *q = s3_canonical_query(pairs);
     assert_string_equal(q, "partNumber=10&uploadId=a%2Fb%2Bc%3Dd");
     free(q);
-    const char *list[] = {"list-type", "2", "prefix", "dir/sub dir/", "continuation-token", "1/x==", NULL};
+    const char *list[] = {"list-type",          "2",     "prefix", "dir/sub dir/",
+                          "continuation-token", "1/x==", NULL};
     q = s3_canonical_query(list);
     assert_string_equal(q, "continuation-token=1%2Fx%3D%3D&list-type=2&prefix=dir%2Fsub%20dir%2F");
     free(q);
@@ -211,7 +218,8 @@ static char *openssl_sharedkey(const char *sts)
     for (size_t i = 0; i < klen; i++) sprintf(hex + 2 * i, "%02x", key[i]);
     char *file = tmp_file_with(sts, strlen(sts));
     char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "openssl dgst -sha256 -mac HMAC -macopt hexkey:%s -binary %s | base64 -w0", hex, file);
+    snprintf(cmd, sizeof(cmd),
+             "openssl dgst -sha256 -mac HMAC -macopt hexkey:%s -binary %s | base64 -w0", hex, file);
     char *sig = run_capture(cmd);
     unlink(file);
     free(file);
@@ -236,30 +244,44 @@ static void test_azure_shared_key(void **state)
 {
     const char *put_hdrs[] = {"x-ms-version:2021-08-06", "x-ms-date:Fri, 26 Jun 2015 23:39:12 GMT",
                               "x-ms-blob-type:BlockBlob", NULL};
-    struct azure_request put = {.method = "PUT", .account = "myaccount", .path = "/mycontainer/dir/a%20b.rdb",
-                                .content_length = 21, .content_type = "application/octet-stream",
+    struct azure_request put = {.method = "PUT",
+                                .account = "myaccount",
+                                .path = "/mycontainer/dir/a%20b.rdb",
+                                .content_length = 21,
+                                .content_type = "application/octet-stream",
                                 .x_ms = put_hdrs};
     check_azure(&put, "PUT\n\n\n21\n\napplication/octet-stream\n\n\n\n\n\n\n"
-                      "x-ms-blob-type:BlockBlob\nx-ms-date:Fri, 26 Jun 2015 23:39:12 GMT\nx-ms-version:2021-08-06\n"
+                      "x-ms-blob-type:BlockBlob\nx-ms-date:Fri, 26 Jun 2015 23:39:12 "
+                      "GMT\nx-ms-version:2021-08-06\n"
                       "/myaccount/mycontainer/dir/a%20b.rdb");
 
     /* Query parameters: lower-cased names, decoded values, sorted. */
-    const char *hdrs[] = {"x-ms-date:Fri, 26 Jun 2015 23:39:12 GMT", "x-ms-version:2021-08-06", NULL};
-    struct azure_request list = {.method = "GET", .account = "myaccount", .path = "/myaccount/mycontainer",
-                                 .query = "restype=container&comp=list&prefix=a%2Fb%20c&marker=2%212",
+    const char *hdrs[] = {"x-ms-date:Fri, 26 Jun 2015 23:39:12 GMT", "x-ms-version:2021-08-06",
+                          NULL};
+    struct azure_request list = {.method = "GET",
+                                 .account = "myaccount",
+                                 .path = "/myaccount/mycontainer",
+                                 .query =
+                                     "restype=container&comp=list&prefix=a%2Fb%20c&marker=2%212",
                                  .x_ms = hdrs};
-    check_azure(&list, "GET\n\n\n\n\n\n\n\n\n\n\n\n"
-                       "x-ms-date:Fri, 26 Jun 2015 23:39:12 GMT\nx-ms-version:2021-08-06\n"
-                       "/myaccount/myaccount/mycontainer\ncomp:list\nmarker:2!2\nprefix:a/b c\nrestype:container");
+    check_azure(
+        &list,
+        "GET\n\n\n\n\n\n\n\n\n\n\n\n"
+        "x-ms-date:Fri, 26 Jun 2015 23:39:12 GMT\nx-ms-version:2021-08-06\n"
+        "/myaccount/myaccount/mycontainer\ncomp:list\nmarker:2!2\nprefix:a/b c\nrestype:container");
 
     /* A ranged GET, and a block upload whose id is percent-encoded. */
-    struct azure_request get = {.method = "GET", .account = "acct", .path = "/c0n/x", .range = "bytes=100-",
-                                .x_ms = hdrs};
-    check_azure(&get, "GET\n\n\n\n\n\n\n\n\n\n\nbytes=100-\n"
-                      "x-ms-date:Fri, 26 Jun 2015 23:39:12 GMT\nx-ms-version:2021-08-06\n/acct/c0n/x");
-    struct azure_request block = {.method = "PUT", .account = "acct", .path = "/c0n/x",
+    struct azure_request get = {
+        .method = "GET", .account = "acct", .path = "/c0n/x", .range = "bytes=100-", .x_ms = hdrs};
+    check_azure(&get,
+                "GET\n\n\n\n\n\n\n\n\n\n\nbytes=100-\n"
+                "x-ms-date:Fri, 26 Jun 2015 23:39:12 GMT\nx-ms-version:2021-08-06\n/acct/c0n/x");
+    struct azure_request block = {.method = "PUT",
+                                  .account = "acct",
+                                  .path = "/c0n/x",
                                   .query = "comp=block&blockid=cmRia2VlcC0wMDAwMDAwMQ%3D%3D",
-                                  .content_length = 5242880, .content_type = "application/octet-stream",
+                                  .content_length = 5242880,
+                                  .content_type = "application/octet-stream",
                                   .x_ms = hdrs};
     check_azure(&block, "PUT\n\n\n5242880\n\napplication/octet-stream\n\n\n\n\n\n\n"
                         "x-ms-date:Fri, 26 Jun 2015 23:39:12 GMT\nx-ms-version:2021-08-06\n"
@@ -297,15 +319,19 @@ static void test_gcs_jwt_fixed_key(void **state)
     char *header = b64url_decode(jwt, (size_t)(dot1 - jwt));
     char *claims = b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1));
     assert_string_equal(header, "{\"alg\":\"RS256\",\"typ\":\"JWT\"}");
-    assert_string_equal(claims, "{\"iss\":\"backup@rdbkeep-test.iam.gserviceaccount.com\","
-                                "\"scope\":\"https://www.googleapis.com/auth/devstorage.read_write\","
-                                "\"aud\":\"https://oauth2.googleapis.com/token\",\"iat\":1700000000,\"exp\":1700003600}");
+    assert_string_equal(
+        claims,
+        "{\"iss\":\"backup@rdbkeep-test.iam.gserviceaccount.com\","
+        "\"scope\":\"https://www.googleapis.com/auth/devstorage.read_write\","
+        "\"aud\":\"https://oauth2.googleapis.com/token\",\"iat\":1700000000,\"exp\":1700003600}");
 
     /* RS256 (PKCS#1 v1.5) is deterministic: openssl must sign the same. */
     char *pem = tmp_file_with(sa.private_key_pem, strlen(sa.private_key_pem));
     char *input = tmp_file_with(jwt, (size_t)(dot2 - jwt));
     char cmd[1024];
-    snprintf(cmd, sizeof(cmd), "openssl dgst -sha256 -sign %s %s | base64 -w0 | tr '+/' '-_' | tr -d '='", pem, input);
+    snprintf(cmd, sizeof(cmd),
+             "openssl dgst -sha256 -sign %s %s | base64 -w0 | tr '+/' '-_' | tr -d '='", pem,
+             input);
     char *expect = run_capture(cmd);
     assert_string_equal(dot2 + 1, expect);
     unlink(pem);

@@ -24,15 +24,16 @@ static struct store_uri *ok(const char *text, enum store_type type, enum store_u
 }
 
 /* Expects a failure whose message contains needle and never secret. */
-static void bad(const char *text, enum store_type type, enum store_uri_role role, const char *needle,
-                const char *secret)
+static void bad(const char *text, enum store_type type, enum store_uri_role role,
+                const char *needle, const char *secret)
 {
     struct rk_err err = {{0}};
     const char *etype = NULL;
     struct store_uri *u = store_uri_parse(text, type, role, &etype, &err);
     if (u) fail_msg("'%s' should be rejected", text);
     if (!strstr(err.msg, needle)) fail_msg("'%s': expected '%s' in: %s", text, needle, err.msg);
-    if (secret && strstr(err.msg, secret)) fail_msg("'%s': the message shows the secret: %s", text, err.msg);
+    if (secret && strstr(err.msg, secret))
+        fail_msg("'%s': the message shows the secret: %s", text, err.msg);
     assert_string_equal(etype, store_type_bad_uri_error(type));
 }
 
@@ -62,7 +63,8 @@ static void test_s3_and_gcs_forms(void **state)
     assert_string_equal(u->bucket, "bucket_name");
     store_uri_free(u);
     /* Places (backup paths, listings). */
-    const char *places[] = {"s3://bucket", "s3://bucket/", "s3://bucket/prefix/", "s3://bucket/db-1"};
+    const char *places[] = {"s3://bucket", "s3://bucket/", "s3://bucket/prefix/",
+                            "s3://bucket/db-1"};
     for (size_t i = 0; i < 4; i++) store_uri_free(ok(places[i], STORE_TYPE_S3, PFX));
 
     bad("s3://", STORE_TYPE_S3, OBJ, "bucket name is missing", NULL);
@@ -81,7 +83,8 @@ static void test_s3_and_gcs_forms(void **state)
     bad("s3://bucket/\xff\xfe", STORE_TYPE_S3, OBJ, "not valid UTF-8", NULL);
     bad("s3://bucket/a\tb", STORE_TYPE_S3, OBJ, "control character", NULL);
     bad(" s3://bucket/x", STORE_TYPE_S3, OBJ, "white space", NULL);
-    bad("s3://AKIDEXAMPLE:topsecret@bucket/x", STORE_TYPE_S3, OBJ, "credentials do not belong", "topsecret");
+    bad("s3://AKIDEXAMPLE:topsecret@bucket/x", STORE_TYPE_S3, OBJ, "credentials do not belong",
+        "topsecret");
     bad("s3://akid:top/secret@bucket/x", STORE_TYPE_S3, OBJ, "not shown", "top");
     bad("gs://x/y", STORE_TYPE_GCS, OBJ, "not a valid GCS bucket name", NULL);
     bad("gs://bucket/x", STORE_TYPE_S3, OBJ, "not a valid aws-s3 source", NULL);
@@ -96,7 +99,8 @@ static void test_s3_and_gcs_forms(void **state)
 
 static void test_azure_forms(void **state)
 {
-    const char *key = "dGVzdGtleS10ZXN0a2V5LXRlc3RrZXktdGVzdGtleS10ZXN0a2V5LXRlc3RrZXktdGVzdGtleQ==";
+    const char *key =
+        "dGVzdGtleS10ZXN0a2V5LXRlc3RrZXktdGVzdGtleS10ZXN0a2V5LXRlc3RrZXktdGVzdGtleQ==";
     char text[512];
     snprintf(text, sizeof(text), "abs://:%s@account/container/dir/file.rdb", key);
     struct store_uri *u = ok(text, STORE_TYPE_AZURE, OBJ);
@@ -131,12 +135,18 @@ static void test_azure_forms(void **state)
     store_uri_free(ok("abs://account/container", STORE_TYPE_AZURE, PFX));
     store_uri_free(ok("abs://account/container/prefix", STORE_TYPE_AZURE, PFX));
 
-    bad("abs://user:c2VjcmV0a2V5@account/c0n/f", STORE_TYPE_AZURE, OBJ, "user part must be empty", "c2VjcmV0a2V5");
-    bad("abs://:not*base64@account/container/f", STORE_TYPE_AZURE, OBJ, "not valid base64", "not*base64");
-    bad("abs://:c2VjcmV0a2V5", STORE_TYPE_AZURE, OBJ, "followed by '@account_name'", "c2VjcmV0a2V5");
-    bad("abs://:c2VjcmV0a2V5@Account/container/f", STORE_TYPE_AZURE, OBJ, "storage account name", "c2VjcmV0a2V5");
-    bad("abs://:c2VjcmV0a2V5@ac/container/f", STORE_TYPE_AZURE, OBJ, "storage account name", "c2VjcmV0a2V5");
-    bad("abs://:c2VjcmV0a2V5@account/Cont/f", STORE_TYPE_AZURE, OBJ, "container name", "c2VjcmV0a2V5");
+    bad("abs://user:c2VjcmV0a2V5@account/c0n/f", STORE_TYPE_AZURE, OBJ, "user part must be empty",
+        "c2VjcmV0a2V5");
+    bad("abs://:not*base64@account/container/f", STORE_TYPE_AZURE, OBJ, "not valid base64",
+        "not*base64");
+    bad("abs://:c2VjcmV0a2V5", STORE_TYPE_AZURE, OBJ, "followed by '@account_name'",
+        "c2VjcmV0a2V5");
+    bad("abs://:c2VjcmV0a2V5@Account/container/f", STORE_TYPE_AZURE, OBJ, "storage account name",
+        "c2VjcmV0a2V5");
+    bad("abs://:c2VjcmV0a2V5@ac/container/f", STORE_TYPE_AZURE, OBJ, "storage account name",
+        "c2VjcmV0a2V5");
+    bad("abs://:c2VjcmV0a2V5@account/Cont/f", STORE_TYPE_AZURE, OBJ, "container name",
+        "c2VjcmV0a2V5");
     bad("abs://:c2VjcmV0a2V5@account/a--b/f", STORE_TYPE_AZURE, OBJ, "container name", NULL);
     bad("abs://:c2VjcmV0a2V5@account/container/", STORE_TYPE_AZURE, OBJ, "must name a file", NULL);
     bad("abs://:c2VjcmV0a2V5@account/", STORE_TYPE_AZURE, PFX, "container name is missing", NULL);
@@ -145,7 +155,8 @@ static void test_azure_forms(void **state)
 
 static void test_ftp_forms(void **state)
 {
-    struct store_uri *u = ok("ftp://user:pass@host.example:2121/path/file.rdb", STORE_TYPE_FTP, OBJ);
+    struct store_uri *u =
+        ok("ftp://user:pass@host.example:2121/path/file.rdb", STORE_TYPE_FTP, OBJ);
     assert_int_equal(u->kind, STORE_FTP);
     assert_string_equal(u->user, "user");
     assert_string_equal(u->password, "pass");
@@ -217,7 +228,8 @@ static void test_http_forms(void **state)
     assert_int_equal(u->kind, STORE_HTTP);
     assert_string_equal(u->path, "/file.rdb");
     store_uri_free(u);
-    u = ok("https://u:p%20w@host.example:8443/a/b%20c.rdb?X-Amz-Signature=abc&x=1", STORE_TYPE_HTTP, OBJ);
+    u = ok("https://u:p%20w@host.example:8443/a/b%20c.rdb?X-Amz-Signature=abc&x=1", STORE_TYPE_HTTP,
+           OBJ);
     assert_int_equal(u->kind, STORE_HTTPS);
     assert_string_equal(u->password, "p w");
     assert_int_equal(u->port, 8443);
@@ -355,11 +367,12 @@ static void test_redaction(void **state)
 
     /* Whatever the shape, the secret never survives redaction nor appears in
      * a parse error. */
-    const char *secrets[] = {"Zq9secret", "Zq9%2Fsecret", "Zq9/secret", "Zq9@secret", "Zq9:secret", "Zq9?secret"};
-    const char *shapes[] = {"ftp://user:%s@host/f",    "ftp://user:%s@host:99/f", "http://u:%s@h/f",
-                            "abs://:%s@acct/c/f",      "redis://%s@host:1",       "rediss://u:%s@h:1",
-                            "ftp://user:%s@host",      "http://u:%s@ho st/f",     "ftp://u:%s@-bad/f",
-                            "abs://:%s@BAD/c/f",       "redis://%s@host",         "redis://u:%s@h:0"};
+    const char *secrets[] = {"Zq9secret",  "Zq9%2Fsecret", "Zq9/secret",
+                             "Zq9@secret", "Zq9:secret",   "Zq9?secret"};
+    const char *shapes[] = {"ftp://user:%s@host/f", "ftp://user:%s@host:99/f", "http://u:%s@h/f",
+                            "abs://:%s@acct/c/f",   "redis://%s@host:1",       "rediss://u:%s@h:1",
+                            "ftp://user:%s@host",   "http://u:%s@ho st/f",     "ftp://u:%s@-bad/f",
+                            "abs://:%s@BAD/c/f",    "redis://%s@host",         "redis://u:%s@h:0"};
     for (size_t i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
         for (size_t j = 0; j < sizeof(shapes) / sizeof(shapes[0]); j++) {
             char text[256];
@@ -440,11 +453,16 @@ static void test_size_parsing(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_s3_and_gcs_forms),   cmocka_unit_test(test_azure_forms),
-        cmocka_unit_test(test_ftp_forms),          cmocka_unit_test(test_http_forms),
-        cmocka_unit_test(test_redis_forms),        cmocka_unit_test(test_local_forms),
-        cmocka_unit_test(test_type_names_and_errors), cmocka_unit_test(test_redaction),
-        cmocka_unit_test(test_join_and_with_key),  cmocka_unit_test(test_size_parsing),
+        cmocka_unit_test(test_s3_and_gcs_forms),
+        cmocka_unit_test(test_azure_forms),
+        cmocka_unit_test(test_ftp_forms),
+        cmocka_unit_test(test_http_forms),
+        cmocka_unit_test(test_redis_forms),
+        cmocka_unit_test(test_local_forms),
+        cmocka_unit_test(test_type_names_and_errors),
+        cmocka_unit_test(test_redaction),
+        cmocka_unit_test(test_join_and_with_key),
+        cmocka_unit_test(test_size_parsing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
