@@ -94,10 +94,11 @@ struct store_uri {
 /* Parses and validates text as a URI for the given type and role. On error
  * returns NULL, fills err with what is wrong and where (never a password or
  * key), and, when error_type is not NULL, sets it to the API error type name:
- * DATABASE_IMPORT_S3_BAD_URI, ..._GCS_, _AZURE_, _FTP_, _HTTP_, _REDIS_, or
- * DATABASE_INVALID_BACKUP_PATH for STORE_TYPE_LOCAL, and
- * DATABASE_INVALID_IMPORT_SOURCE_TYPE when the scheme does not belong to the
- * type. */
+ * DATABASE_IMPORT_S3_BAD_URI, ..._GCS_, _AZURE_, _FTP_, _HTTP_, _REDIS_ (also
+ * when the scheme belongs to another type: "gs://..." given as aws-s3), or
+ * DATABASE_INVALID_BACKUP_PATH for STORE_TYPE_LOCAL and STORE_TYPE_ANY. An
+ * unknown sourceType name is the caller's DATABASE_INVALID_IMPORT_SOURCE_TYPE
+ * (store_type_from_name() fails). */
 struct store_uri *store_uri_parse(const char *text, enum store_type type, enum store_uri_role role,
                                   const char **error_type, struct rk_err *err);
 void store_uri_free(struct store_uri *uri);
