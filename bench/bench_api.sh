@@ -70,7 +70,7 @@ EOF
 # p99 in ms and requests per second from one wrk run.
 measure() {
     local path=$1 out
-    out=$(wrk -t 2 -c "$RATE_CONNECTIONS" -d "${SECONDS_EACH}s" --latency -s "$RK_TMP/rate.lua" "$RK_API$path")
+    out=$(wrk -t 1 -c "$RATE_CONNECTIONS" -d "${SECONDS_EACH}s" --latency -s "$RK_TMP/rate.lua" "$RK_API$path")
     local errors
     errors=$(sed -n 's/.*Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' <<<"$out")
     [ -z "$errors" ] || { echo "wrk: $errors non-2xx answers on $path" >&2; exit 1; }
