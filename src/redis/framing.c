@@ -8,9 +8,10 @@
  * Bare newlines are keep-alives sent while the master forks and saves. A
  * push parser, so it can sit on any read size; bytes are handed out as they
  * come, except the last 40 of an EOF-framed body, held back until it is
- * known whether they are the end mark. As Redis's own replica does, the mark
- * is looked for at the end of what has arrived: a master sends nothing after
- * it until the replica acknowledges, which this client never does. */
+ * known whether they are the end mark. The body ends where the mark first
+ * appears, wherever the reads happen to split the stream (Redis's own
+ * replica looks only at the end of each read, which works because a master
+ * sends nothing after the mark until the replica acknowledges). */
 #include "redis/redis_int.h"
 
 #include <stdarg.h>
@@ -153,29 +154,58 @@ static int take_line(struct repl_framing *f, const unsigned char *d, size_t len,
     return 1;
 }
 
-static void eof_body(struct repl_framing *f, const unsigned char *d, size_t len, repl_out_fn out,
-                     void *ctx)
+/* An EOF-framed body: the payload ends where the mark first appears, which
+ * may be across the boundary of two feeds. Returns the bytes of d consumed. */
+static size_t eof_body(struct repl_framing *f, const unsigned char *d, size_t len, repl_out_fn out,
+                       void *ctx)
 {
-    if (len >= REPL_MARK_LEN) {
+    /* A mark that starts in the held-back tail. */
+    unsigned char edge[2 * REPL_MARK_LEN];
+    size_t head = len < REPL_MARK_LEN - 1 ? len : REPL_MARK_LEN - 1;
+    memcpy(edge, f->tail, f->tail_len);
+    memcpy(edge + f->tail_len, d, head);
+    const unsigned char *hit = memmem(edge, f->tail_len + head, f->mark, REPL_MARK_LEN);
+    if (hit) {
+        size_t at = (size_t)(hit - edge); /* < tail_len */
+        size_t used = REPL_MARK_LEN - (f->tail_len - at);
+        if (at) out(ctx, f->tail, at);
+        f->body_bytes += at;
+        f->tail_len = 0;
+        f->state = REPL_DONE;
+        return used;
+    }
+    hit = memmem(d, len, f->mark, REPL_MARK_LEN);
+    if (hit) {
+        size_t at = (size_t)(hit - d);
         if (f->tail_len) out(ctx, f->tail, f->tail_len);
-        if (len > REPL_MARK_LEN) out(ctx, d, len - REPL_MARK_LEN);
-        f->body_bytes += f->tail_len + len - REPL_MARK_LEN;
-        memcpy(f->tail, d + len - REPL_MARK_LEN, REPL_MARK_LEN);
-        f->tail_len = REPL_MARK_LEN;
-    } else {
-        size_t total = f->tail_len + len;
-        if (total > REPL_MARK_LEN) {
-            size_t drop = total - REPL_MARK_LEN; /* <= tail_len, as len < 40 */
-            out(ctx, f->tail, drop);
-            f->body_bytes += drop;
-            memmove(f->tail, f->tail + drop, f->tail_len - drop);
-            f->tail_len -= drop;
-        }
+        if (at) out(ctx, d, at);
+        f->body_bytes += f->tail_len + at;
+        f->tail_len = 0;
+        f->state = REPL_DONE;
+        return at + REPL_MARK_LEN;
+    }
+    /* No mark yet: hand out all but the last 40 bytes seen. */
+    size_t total = f->tail_len + len;
+    if (total <= REPL_MARK_LEN) {
         memcpy(f->tail + f->tail_len, d, len);
         f->tail_len += len;
+        return len;
     }
-    if (f->tail_len == REPL_MARK_LEN && memcmp(f->tail, f->mark, REPL_MARK_LEN) == 0)
-        f->state = REPL_DONE;
+    size_t emit = total - REPL_MARK_LEN;
+    if (emit <= f->tail_len) { /* len < 40: part of the tail goes */
+        out(ctx, f->tail, emit);
+        memmove(f->tail, f->tail + emit, f->tail_len - emit);
+        f->tail_len -= emit;
+        memcpy(f->tail + f->tail_len, d, len);
+        f->tail_len += len;
+    } else {
+        if (f->tail_len) out(ctx, f->tail, f->tail_len);
+        out(ctx, d, emit - f->tail_len);
+        memcpy(f->tail, d + len - REPL_MARK_LEN, REPL_MARK_LEN);
+        f->tail_len = REPL_MARK_LEN;
+    }
+    f->body_bytes += emit;
+    return len;
 }
 
 ssize_t repl_framing_feed(struct repl_framing *f, const unsigned char *data, size_t len,
@@ -214,11 +244,12 @@ ssize_t repl_framing_feed(struct repl_framing *f, const unsigned char *data, siz
             if (!f->remaining) f->state = REPL_DONE;
             break;
         }
-        case REPL_BODY_EOF:
-            eof_body(f, data + pos, len - pos, out, ctx);
-            f->in_bytes += len - pos;
-            pos = len;
+        case REPL_BODY_EOF: {
+            size_t used = eof_body(f, data + pos, len - pos, out, ctx);
+            f->in_bytes += used;
+            pos += used;
             break;
+        }
         case REPL_DONE: return (ssize_t)pos;
         case REPL_FAILED: return rk_err_set(err, "the replication stream already failed");
         }
