@@ -17,7 +17,7 @@ other views of the same data.
       The content of a converted file (or of what Redis saved after loading
       it) against the original: what must survive, what the target cannot
       hold.
-  convert-matrix BIN LIST WORKDIR
+  convert-matrix BIN LIST WORKDIR [--targets 6,7,...] [--drop-targets 10,...]
       rdb convert of every file for every target, with the checks of
       content plus the converter's exit status, messages and warnings.
   truncate BIN LIST
@@ -134,6 +134,12 @@ def _pairs_hook(pairs):
     return d
 
 
+def _parse_int(text):
+    # A zset score of negative zero is written -0: an integer to JSON, but
+    # a float for the comparisons, which keep the sign.
+    return -0.0 if text == "-0" else int(text)
+
+
 def B(s):
     """Our JSON string -> the exact bytes."""
     return s.encode("utf-8", "surrogateescape")
@@ -152,7 +158,7 @@ def load_ours(path, tally):
     with open(path, "rb") as f:
         for n, line in enumerate(f, 1):
             try:
-                o = json.loads(line.decode("utf-8"), object_pairs_hook=_pairs_hook)
+                o = json.loads(line.decode("utf-8"), object_pairs_hook=_pairs_hook, parse_int=_parse_int)
             except (ValueError, UnicodeDecodeError) as e:
                 pos = getattr(e, "pos", 0) or 0
                 tally.fail("%s line %d is not valid JSON (%s); around it: %s" %
@@ -163,9 +169,13 @@ def load_ours(path, tally):
 
 
 def score(x):
-    if isinstance(x, str):
-        return float(x)  # "inf", "-inf"
-    return float(x)
+    return float(x)  # numbers, and "inf", "-inf" as strings
+
+
+def exact_score(x):
+    """A score as comparable data that keeps what float equality hides: the
+    sign of zero (ZSCORE shows -0 and 0 apart, and so does DEBUG DIGEST)."""
+    return repr(float(x))
 
 
 def stream_id(s):
@@ -215,7 +225,7 @@ def canon_value(t, v):
     if t == "set":
         return sorted(B(x) for x in v)
     if t == "zset":
-        return sorted((B(m), score(s)) for m, s in v)
+        return sorted((B(m), exact_score(s)) for m, s in v)
     if t == "hash":
         return sorted((B(f), B(x)) for f, x in v.pairs)
     if t == "stream":
@@ -496,7 +506,7 @@ def cmd_aof(args, tally):
         elif name == b"ZADD":
             m = model.setdefault(key, {"type": "zset", "value": {}, "expire_ms": None, "field_expires": {}})
             for sc, mem in zip(a[1::2], a[2::2]):
-                m["value"][mem] = float(sc)
+                m["value"][mem] = exact_score(sc)
         elif name == b"PEXPIREAT":
             model[key]["expire_ms"] = int(a[1])
         else:
@@ -831,16 +841,20 @@ def quote_like_rdb_quote(key, limit=64):
 
 
 def cmd_convert_matrix(args, tally):
-    """convert-matrix BIN LIST WORKDIR: for every file of LIST (one path per
-    line) and every target version 6 to 12: rdb convert, then check the
+    """convert-matrix BIN LIST WORKDIR [--targets T,...] [--drop-targets T,...]:
+    for every file of LIST (one path per line) and every target version
+    (default 6 to 12): rdb convert, then check the
     outcome. A target that cannot hold a key (streams below 9, module values
     below 8) must refuse the file naming the first such key and leave no
     output; otherwise the output verifies, says REDIS000N, and holds the
     original's content as the target can hold it (compare_content). Also
     --drop-expired, at 12 for every file and at every target for files with
-    expired keys. Leaves WORKDIR/N.tT.rdb (T = 7 to 10) and WORKDIR/N.json for the
+    expired keys (or at the --drop-targets given). Leaves WORKDIR/N.tT.rdb (T = 7 to 10) and WORKDIR/N.json for the
     Redis stage of rdb_convert.sh."""
-    binary, listing, work = args
+    binary, listing, work = args[:3]
+    opts = parse_opts(args[3:], {"--targets": str, "--drop-targets": str})
+    targets = [int(t) for t in opts.get("--targets", "6,7,8,9,10,11,12").split(",")]
+    drop_targets = [int(t) for t in opts["--drop-targets"].split(",") if t] if "--drop-targets" in opts else None
     files = [l.strip() for l in open(listing) if l.strip()]
     for n, path in enumerate(files):
         orig_json = os.path.join(work, "%d.json" % n)
@@ -852,9 +866,11 @@ def cmd_convert_matrix(args, tally):
         order = keys_in_order(orig_json)
         now = int(time.time() * 1000)
         has_expired = any(o.get("expire_ms", now + 1) <= now for o in orig)
-        for target in range(6, 13):
+        for target in targets:
             for drop in (False, True):
-                if drop and not (target == 12 or has_expired):
+                if drop and drop_targets is not None and target not in drop_targets:
+                    continue
+                if drop and drop_targets is None and not (target == 12 or has_expired):
                     continue
                 label = "%s -> RDB %d%s: " % (path, target, " --drop-expired" if drop else "")
                 outp = os.path.join(work, "%d.t%d%s.rdb" % (n, target, "d" if drop else ""))
