@@ -20,7 +20,8 @@ static int on_entry(void *ctx, const struct rdb_blob_entry *e, struct rk_err *er
 {
     struct digest *d = ctx;
     (void)err;
-    d->h = d->h * 31 + e->index;
+    /* Once per entry, whatever the pieces. */
+    if (e->is_int || e->offset == 0) d->h = d->h * 31 + e->index;
     if (e->is_int) {
         d->h = d->h * 31 + (uint64_t)e->ival;
     } else {
