@@ -11,9 +11,9 @@
  *
  * Checked: no memory error; the one-shot and the streaming decoder succeed
  * exactly when the reference does and then produce its bytes, and the
- * check-only walk rdb_lzf_check() agrees; the stream
- * hands out non-empty pieces of at most RDB_LZF_PIECE bytes; an error always
- * comes with a message; compress + decompress is the identity.
+ * check-only walk rdb_lzf_check() agrees; the stream hands out non-empty
+ * pieces of at most RDB_LZF_PIECE bytes; an error always comes with a
+ * message; compress + decompress is the identity.
  *
  * The unit tests link this file too and replay tests/data/fuzz-regressions/lzf/
  * through LLVMFuzzerTestOneInput. */
