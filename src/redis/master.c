@@ -100,8 +100,17 @@ static void undo(struct master *m)
 {
     struct rk_err ignored;
     if (m->replicaof) {
-        ctl_call(m, &ignored, "REPLICAOF NO ONE", m->plan->caps->major >= 5 ? "REPLICAOF" : "SLAVEOF",
-                 "NO", "ONE", NULL);
+        /* A replica still inside a failed load answers LOADING for a moment. */
+        uint64_t deadline = rk_monotonic_ns() + (uint64_t)rconn_io_timeout(m->ctl) * 1000000u;
+        for (;;) {
+            redisReply *r = rconn_callv(m->ctl, &ignored,
+                                        m->plan->caps->major >= 5 ? "REPLICAOF" : "SLAVEOF", "NO",
+                                        "ONE", NULL);
+            bool loading = r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "LOADING", 7) == 0;
+            if (r) freeReplyObject(r);
+            if (!loading || rk_monotonic_ns() >= deadline) break;
+            usleep(20000);
+        }
         m->replicaof = false;
     }
     if (m->set_masterauth) {
@@ -390,6 +399,14 @@ int master_load(const struct master_plan *plan, bool *fallback, struct rk_err *e
     *fallback = false;
     rc = transfer(&m, err);
 out:
+    if (rc) {
+        /* A replica loading from the socket serves nothing else until the
+         * stream ends: end it first, or REPLICAOF NO ONE would wait. */
+        rconn_close(m.replica);
+        m.replica = NULL;
+        if (m.listen_fd >= 0) close(m.listen_fd);
+        m.listen_fd = -1;
+    }
     undo(&m);
     if (m.replica) rconn_close(m.replica);
     if (m.listen_fd >= 0) close(m.listen_fd);
