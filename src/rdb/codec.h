@@ -76,9 +76,10 @@ void rdb_lzf_stream_free(struct rdb_lzf_stream *s);
 bool rdb_str_to_ll(const unsigned char *s, size_t len, long long *out);
 /* Decimal text of v; returns the length (at most 20). out needs 21 bytes. */
 size_t rdb_ll_to_str(long long v, char *out);
-/* Redis's d2string() for scores stored as text in listpacks and ziplists:
- * integral values in the long long range as integers, otherwise "%.17g",
- * "inf", "-inf", "nan". Returns the length; out needs 32 bytes. */
+/* A score as Redis 7.0 stores it as text in listpacks and ziplists
+ * (zzlInsertAt): whole numbers between -2^62 and 2^62 as integers (-0 as
+ * "0"; 1e17 as "100000000000000000"), anything else as "%.17g", "inf",
+ * "-inf" or "nan". Returns the length; out needs 32 bytes. */
 size_t rdb_double_to_str(double d, char *out);
 /* Parses a score stored as text (ziplist/listpack entries, type-3 zsets):
  * strtod over exactly len bytes, with "inf"/"-inf"/"+inf". false if the text is
@@ -119,8 +120,8 @@ void rdb_listpack_finish(struct rdb_listpack_builder *l);
 void rdb_listpack_reset(struct rdb_listpack_builder *l);
 void rdb_listpack_free(struct rdb_listpack_builder *l);
 
-/* Intset: values must be added in strictly ascending order (the caller sorts).
- * The encoding (2, 4 or 8 bytes) is the smallest that holds every value. */
+/* Intset: values in any order; finish sorts them. The encoding (2, 4 or 8
+ * bytes) is the smallest that holds every value. */
 struct rdb_intset_builder {
     int64_t *values;
     size_t count, cap;
