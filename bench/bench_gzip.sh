@@ -12,16 +12,17 @@ runs=${BENCH_RUNS:-3}
 one_core=(taskset -c 0)
 cat "$rdb" >/dev/null # from the page cache for everyone
 
-# gzip(1) writes to stdout; the wrappers keep bench_time's redirections simple.
-gzip1() { gzip -1 -c "$rdb" >"$RK_TMP/gzip1.gz"; }
-gunzip1() { gzip -dc "$RK_TMP/gzip1.gz" >"$RK_TMP/gzip1.out"; }
-export -f gzip1 gunzip1
-export rdb RK_TMP
+# The timed runs write to /dev/null (bench_time discards stdout): what is
+# measured is the codec, not the disk. The outputs for the checks and the
+# sizes come from untimed runs.
+"$RDBKEEP_BIN" store cp -q --gzip "$rdb" "$RK_TMP/ours.gz"
+gzip -1 -c "$rdb" >"$RK_TMP/gzip1.gz"
+"$RDBKEEP_BIN" store cp -q --gunzip "$RK_TMP/ours.gz" "$RK_TMP/ours.out"
 
-bench_best ours "$runs" "${one_core[@]}" "$RDBKEEP_BIN" store cp -q --gzip "$rdb" "$RK_TMP/ours.gz"
-bench_best base 1 "${one_core[@]}" bash -c gzip1
-bench_best ours_d "$runs" "${one_core[@]}" "$RDBKEEP_BIN" store cp -q --gunzip "$RK_TMP/ours.gz" "$RK_TMP/ours.out"
-bench_best base_d 1 "${one_core[@]}" bash -c gunzip1
+bench_best ours "$runs" "${one_core[@]}" "$RDBKEEP_BIN" store cp -q --gzip "$rdb" -
+bench_best base 1 "${one_core[@]}" gzip -1 -c "$rdb"
+bench_best ours_d "$runs" "${one_core[@]}" "$RDBKEEP_BIN" store cp -q --gunzip "$RK_TMP/ours.gz" -
+bench_best base_d 1 "${one_core[@]}" gzip -dc "$RK_TMP/gzip1.gz"
 
 # Both round trips must give the file back.
 cmp -s "$rdb" "$RK_TMP/ours.out" || { echo "rdbkeep's gzip round trip differs" >&2; exit 1; }

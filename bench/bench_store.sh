@@ -57,21 +57,21 @@ pair() {
 pair "S3 upload" -- curl -sS -f "${SIG[@]}" -T "$big" "$S3URL/backups/bench/big" -- \
     "$RDBKEEP_BIN" store cp -q "$big" s3://backups/bench/big
 pair "S3 download" -- curl -sS -f "${SIG[@]}" -o /dev/null "$S3URL/backups/bench/big" -- \
-    "$RDBKEEP_BIN" store cp -q s3://backups/bench/big /dev/stdout
+    "$RDBKEEP_BIN" store cp -q s3://backups/bench/big -
 pair "GCS upload" -- curl -sS -f "${GSIG[@]}" -T "$big" "$S3URL/backups/bench/big" -- \
     "$RDBKEEP_BIN" store cp -q "$big" gs://backups/bench/big
 pair "GCS download" -- curl -sS -f "${GSIG[@]}" -o /dev/null "$S3URL/backups/bench/big" -- \
-    "$RDBKEEP_BIN" store cp -q gs://backups/bench/big /dev/stdout
+    "$RDBKEEP_BIN" store cp -q gs://backups/bench/big -
 pair "Azure upload" -- bash -c 'az PUT /bench/big "$size" application/octet-stream x-ms-blob-type:BlockBlob -- -f -o /dev/null -T "$big"' -- \
     "$RDBKEEP_BIN" store cp -q "$big" "abs://$EMU_AZ_ACCOUNT/bench/big"
 pair "Azure download" -- bash -c 'az GET /bench/big "" "" -- -f -o /dev/null' -- \
-    "$RDBKEEP_BIN" store cp -q "abs://$EMU_AZ_ACCOUNT/bench/big" /dev/stdout
+    "$RDBKEEP_BIN" store cp -q "abs://$EMU_AZ_ACCOUNT/bench/big" -
 pair "FTP upload" -- curl -sS -f --ftp-create-dirs -T "$big" "$FTP/bench/big" -- \
     "$RDBKEEP_BIN" store cp -q "$big" "$FTP/bench/big"
 pair "FTP download" -- curl -sS -f -o /dev/null "$FTP/bench/big" -- \
-    "$RDBKEEP_BIN" store cp -q "$FTP/bench/big" /dev/stdout
+    "$RDBKEEP_BIN" store cp -q "$FTP/bench/big" -
 pair "HTTP download" -- curl -sS -f -o /dev/null "$HTTP/big" -u "$EMU_HTTP_USER:$EMU_HTTP_PASS" -- \
-    "$RDBKEEP_BIN" store cp -q "http://$EMU_HTTP_USER:$EMU_HTTP_PASS_ENC@127.0.0.1:$EMU_HTTP_PORT/big" /dev/stdout
+    "$RDBKEEP_BIN" store cp -q "http://$EMU_HTTP_USER:$EMU_HTTP_PASS_ENC@127.0.0.1:$EMU_HTTP_PORT/big" -
 
 # A stream of unknown size: S3 multipart with two 16 MiB part buffers.
 stream_up() { "$RDBKEEP_BIN" store cp -q - s3://backups/bench/stream <"$big"; }

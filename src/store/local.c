@@ -311,32 +311,46 @@ static void lw_free(struct io_sink *s)
 
 static const struct io_sink_ops local_writer_ops = {"local", lw_write, lw_close, lw_abort, lw_free};
 
-static struct io_sink *local_open_write(const struct store_config *cfg, const struct store_uri *u,
-                                        int64_t size_hint, int *result, struct rk_err *err)
+static int special_close(struct io_sink *s, struct rk_err *err)
 {
-    struct stat sb;
-    if (stat(u->path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        rk_err_set(err, "local: %s is a directory", u->path);
-        *result = STORE_FAIL;
-        return NULL;
+    struct local_writer *w = (struct local_writer *)s;
+    int rc = close(w->fd);
+    w->fd = -1;
+    if (rc < 0) {
+        w->base.result = STORE_FAIL;
+        return rk_err_set(err, "local: closing %s failed: %s", w->path, strerror(errno));
     }
-    if ((*result = make_parents(u->path, err)) != STORE_OK) return NULL;
-    const char *slash = strrchr(u->path, '/');
-    size_t dirlen = slash ? (size_t)(slash - u->path) + 1 : 0;
-    const char *base = slash ? slash + 1 : u->path;
+    return 0;
+}
+
+static void special_abort(struct io_sink *s)
+{
+    struct local_writer *w = (struct local_writer *)s;
+    if (w->fd >= 0) close(w->fd);
+    w->fd = -1;
+}
+
+static const struct io_sink_ops special_writer_ops = {"local", lw_write, special_close,
+                                                      special_abort, lw_free};
+
+static struct io_sink *local_open_temp(const char *target, int *result, struct rk_err *err)
+{
+    if ((*result = make_parents(target, err)) != STORE_OK) return NULL;
+    const char *slash = strrchr(target, '/');
+    size_t dirlen = slash ? (size_t)(slash - target) + 1 : 0;
+    const char *base = slash ? slash + 1 : target;
     char *tmp = NULL;
     int fd = -1;
     for (int attempt = 0; attempt < 20 && fd < 0; attempt++) {
         free(tmp);
-        tmp = xasprintf("%.*s.%.100s" TMP_MARK "%d.%llx", (int)dirlen, u->path, base, (int)getpid(),
+        tmp = xasprintf("%.*s.%.100s" TMP_MARK "%d.%llx", (int)dirlen, target, base, (int)getpid(),
                         (unsigned long long)(rk_monotonic_ns() ^ ((uint64_t)attempt << 40)));
         fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (fd < 0 && errno != EEXIST) break;
     }
     if (fd < 0) {
         int e = errno;
-        rk_err_set(err, "local: cannot create a temporary file beside %s: %s", u->path,
-                   strerror(e));
+        rk_err_set(err, "local: cannot create a temporary file beside %s: %s", target, strerror(e));
         *result = errno_result(e) == STORE_NOT_FOUND ? STORE_FAIL : errno_result(e);
         free(tmp);
         return NULL;
@@ -344,9 +358,70 @@ static struct io_sink *local_open_write(const struct store_config *cfg, const st
     struct local_writer *w = xcalloc(1, sizeof(*w));
     store_sink_init(&w->base, &local_writer_ops);
     w->fd = fd;
-    w->path = xstrdup(u->path);
+    w->path = xstrdup(target);
     w->tmp = tmp;
     return &w->base.base;
+}
+
+/* Through symbolic links (even to a file that does not exist yet), the file
+ * replaced is the one they point to; the links stay. */
+static char *follow_links(const char *path)
+{
+    char *cur = xstrdup(path);
+    for (int hops = 0; hops < 40; hops++) {
+        struct stat lsb;
+        if (lstat(cur, &lsb) < 0 || !S_ISLNK(lsb.st_mode)) break;
+        char target[4096];
+        ssize_t n = readlink(cur, target, sizeof(target) - 1);
+        if (n <= 0) break;
+        target[n] = '\0';
+        char *next;
+        if (target[0] == '/') {
+            next = xstrdup(target);
+        } else {
+            const char *slash = strrchr(cur, '/');
+            next = xasprintf("%.*s%s", slash ? (int)(slash - cur) + 1 : 0, cur, target);
+        }
+        free(cur);
+        cur = next;
+    }
+    return cur;
+}
+
+/* A device, a FIFO or a socket is written in place: there is nothing to
+ * rename over it, and renaming over /dev/stdout would replace the device. */
+static struct io_sink *open_special(const char *path, int *result, struct rk_err *err)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        rk_err_set(err, "local: cannot open %s: %s", path, strerror(e));
+        *result = errno_result(e);
+        return NULL;
+    }
+    struct local_writer *w = xcalloc(1, sizeof(*w));
+    store_sink_init(&w->base, &special_writer_ops);
+    w->fd = fd;
+    w->path = xstrdup(path);
+    return &w->base.base;
+}
+
+static struct io_sink *local_open_write(const struct store_config *cfg, const struct store_uri *u,
+                                        int64_t size_hint, int *result, struct rk_err *err)
+{
+    struct stat sb;
+    if (stat(u->path, &sb) == 0) {
+        if (S_ISDIR(sb.st_mode)) {
+            rk_err_set(err, "local: %s is a directory", u->path);
+            *result = STORE_FAIL;
+            return NULL;
+        }
+        if (!S_ISREG(sb.st_mode)) return open_special(u->path, result, err);
+    }
+    char *path = follow_links(u->path);
+    struct io_sink *sink = local_open_temp(path, result, err);
+    free(path);
+    return sink;
 }
 
 const struct store_driver store_local_driver = {

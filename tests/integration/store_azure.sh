@@ -35,6 +35,15 @@ st_roundtrip "azure odd name" "$RK_TMP/small" "$ABS/a/odd name!(x)+&=é.rdb"
 rk_check_eq "azure offset read" "$(tail -c +1001 "$RK_TMP/small" | st_sha /dev/stdin)" \
     "$("${RK_STORE[@]}" cp -q --offset 1000 "$ABS/a/small.rdb" - | st_sha /dev/stdin)"
 
+rk_log "between stores (no local copy)"
+emu_start_ftp
+FTP="ftp://$EMU_FTP_USER:$EMU_FTP_PASS_ENC@127.0.0.1:$EMU_FTP_PORT"
+if out=$("${RK_STORE[@]}" cp -q "$ABS/a/sub/big.rdb" "$FTP/from-azure/big.rdb" 2>&1); then rk_pass; else rk_fail "azure to ftp: $out"; fi
+rk_check_eq "azure to ftp" "$(st_sha "$RK_TMP/big")" "$(st_sha "$EMU_FTP_DIR/from-azure/big.rdb")"
+if out=$("${RK_STORE[@]}" cp -q "${PARTS[@]}" "$FTP/from-azure/big.rdb" "$ABS/from-ftp/" 2>&1); then rk_pass; else rk_fail "ftp to azure: $out"; fi
+st_check_download "ftp to azure" "$ABS/from-ftp/big.rdb" "$RK_TMP/big"
+rk_check_eq "ftp to azure went in blocks" 20 "$(blocks from-ftp/big.rdb)"
+
 rk_log "credentials from the environment, SAS"
 rk_check_eq "azure key from env" "$(st_sha "$RK_TMP/small")" \
     "$(AZURE_STORAGE_KEY=$EMU_AZ_KEY "${RK_STORE[@]}" cp -q "abs://$EMU_AZ_ACCOUNT/backups/a/small.rdb" - | st_sha /dev/stdin)"

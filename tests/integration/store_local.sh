@@ -29,6 +29,23 @@ st_expect_fail "local offset past the end" "past the end" "" "${RK_STORE[@]}" cp
 st_roundtrip "local overwrite" "$RK_TMP/big" "$D/a/small.rdb"
 rk_check_eq "no temporary files left" "" "$(find "$D" -name '*rdbkeep-tmp*')"
 
+rk_log "special files and links"
+# A FIFO (like /dev/stdout) is written in place, never renamed over.
+mkfifo "$RK_TMP/pipe"
+st_sha "$RK_TMP/pipe" >"$RK_TMP/pipe.sha" &
+reader=$!
+if out=$("${RK_STORE[@]}" cp -q "$RK_TMP/small" "$RK_TMP/pipe" 2>&1); then rk_pass; else rk_fail "cp into a FIFO: $out"; fi
+wait "$reader"
+rk_check_eq "the FIFO got the data" "$(st_sha "$RK_TMP/small")" "$(cat "$RK_TMP/pipe.sha")"
+rk_check_eq "the FIFO is still a FIFO" "fifo" "$([ -p "$RK_TMP/pipe" ] && echo fifo)"
+# Through a symbolic link, the file it points to is replaced; the link stays.
+mkdir -p "$D/real"
+ln -s "$D/real/target.rdb" "$D/link.rdb"
+st_roundtrip "cp through a link" "$RK_TMP/small" "$D/link.rdb"
+rk_check_eq "the link is still a link" "link" "$([ -L "$D/link.rdb" ] && echo link)"
+rk_check_eq "the target got the data" "$(st_sha "$RK_TMP/small")" "$(st_sha "$D/real/target.rdb")"
+rm -f "$D/link.rdb"
+
 rk_log "visible only when complete"
 mkfifo "$RK_TMP/fifo"
 (head -c 3M /dev/urandom; exec sleep 60) >"$RK_TMP/fifo" &
