@@ -111,8 +111,11 @@ static int run_database_create(struct rk_task_run *run)
     if (load(run, &db) < 0) return -1;
     int rc = -1;
     char *dir = service_db_dir(svc, db.id);
-    if (rk_task_cancelled(run)) {
-        rk_task_fail(run, "GENERAL_ERROR", 409, "cancelled before the database was started");
+    /* A shutdown lets the start finish (it is bounded by redisStartTimeoutSec);
+     * a delete does not. */
+    if (rk_task_cancelled_why(run) == RK_CANCEL_DATABASE_DELETED) {
+        rk_task_fail(run, "GENERAL_ERROR", 409, "cancelled: database %lld is being deleted",
+                     (long long)db.id);
     } else if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
         rk_task_fail(run, "GENERAL_ERROR", 500, "%s: cannot create: %s", dir, strerror(errno));
     } else if (backup_settings_probe(run, &db) == 0) {
@@ -122,7 +125,7 @@ static int run_database_create(struct rk_task_run *run)
             if (set_status(svc, db.id, "error", err.msg, &err) < 0)
                 rk_log(RK_LOG_ERROR, "service", "msg=\"status not recorded\" db=%lld err=\"%s\"",
                        (long long)db.id, err.msg);
-        } else if (rk_task_cancelled(run)) {
+        } else if (rk_task_cancelled_why(run) == RK_CANCEL_DATABASE_DELETED) {
             /* Deleted while it started: the delete task stops it next. */
             rk_task_fail(run, "GENERAL_ERROR", 409, "cancelled: database %lld is being deleted",
                          (long long)db.id);

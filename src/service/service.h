@@ -391,6 +391,10 @@ void rk_task_progress(struct rk_task_run *run, uint64_t bytes, uint64_t total_by
 /* True once the task must stop: its database is being deleted or the daemon
  * is shutting down. A job checks it between steps and then fails. */
 bool rk_task_cancelled(const struct rk_task_run *run);
+/* Why, for a job that acts differently: a step about to finish may finish at
+ * a shutdown, but never for a database being deleted. */
+enum rk_task_cancel { RK_CANCEL_NONE, RK_CANCEL_DATABASE_DELETED, RK_CANCEL_SHUTDOWN };
+enum rk_task_cancel rk_task_cancelled_why(const struct rk_task_run *run);
 void rk_task_set_description(struct rk_task_run *run, const char *fmt, ...) RK_PRINTF(2, 3);
 /* response.resourceId and response.resource (JSON text, may be NULL). */
 void rk_task_set_resource(struct rk_task_run *run, int64_t resource_id, const char *json);

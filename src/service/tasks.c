@@ -26,7 +26,7 @@ struct running {
     char id[RK_TASK_ID_LEN + 1];
     const struct rk_task_kind *kind;
     int64_t db_id;
-    atomic_bool cancel;
+    atomic_int cancel; /* enum rk_task_cancel */
 };
 
 struct rk_tasks {
@@ -267,7 +267,7 @@ static void *worker_main(void *arg)
         memcpy(r->id, p->id, sizeof(r->id));
         r->kind = p->kind;
         r->db_id = p->db_id;
-        atomic_init(&r->cancel, false);
+        atomic_init(&r->cancel, RK_CANCEL_NONE);
         free(p);
         r->next = t->running;
         t->running = r;
@@ -327,7 +327,8 @@ void tasks_cancel_database(struct rk_tasks *t, int64_t db_id, const char *except
         p = next;
     }
     for (struct running *r = t->running; r; r = r->next)
-        if (r->db_id == db_id && strcmp(r->id, except_id) != 0) atomic_store(&r->cancel, true);
+        if (r->db_id == db_id && strcmp(r->id, except_id) != 0)
+            atomic_store(&r->cancel, RK_CANCEL_DATABASE_DELETED);
     pthread_mutex_unlock(&t->mu);
 
     while (cancelled) {
@@ -362,7 +363,7 @@ unsigned tasks_stop(struct rk_tasks *t, unsigned timeout_sec)
 {
     pthread_mutex_lock(&t->mu);
     t->stopping = true;
-    for (struct running *r = t->running; r; r = r->next) atomic_store(&r->cancel, true);
+    for (struct running *r = t->running; r; r = r->next) atomic_store(&r->cancel, RK_CANCEL_SHUTDOWN);
     pthread_cond_broadcast(&t->cv);
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
@@ -460,7 +461,12 @@ void rk_task_progress(struct rk_task_run *run, uint64_t bytes, uint64_t total_by
 
 bool rk_task_cancelled(const struct rk_task_run *run)
 {
-    return atomic_load(&run->r->cancel);
+    return atomic_load(&run->r->cancel) != RK_CANCEL_NONE;
+}
+
+enum rk_task_cancel rk_task_cancelled_why(const struct rk_task_run *run)
+{
+    return (enum rk_task_cancel)atomic_load(&run->r->cancel);
 }
 
 void rk_task_set_description(struct rk_task_run *run, const char *fmt, ...)

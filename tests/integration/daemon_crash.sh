@@ -7,7 +7,7 @@
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/daemon.sh"
 
-rk_daemon_config "$RK_TMP/d"
+rk_daemon_config "$RK_TMP/d" "databasePorts = $(rk_port_range 60)"
 rk_daemon_start
 SUB=$(rk_create_sub crash)
 CAT="$RK_DATA/catalog.db"
@@ -21,7 +21,8 @@ writer() {
             -H "Content-Type: application/json" --data-binary "{\"name\": \"w$1-$i\"}" \
             -w '\n%{http_code}' "$RK_API/v1/subscriptions" 2>/dev/null) || continue
         [ "${out##*$'\n'}" = 202 ] && jq -r .taskId <<<"${out%$'\n'*}" >>"$RK_TMP/acked"
-        if [ $((i % 4)) = 0 ]; then
+        # At most 10 databases a round: 30 in all, in a range of 60 ports.
+        if [ $((i % 4)) = 0 ] && [ "$i" -le 40 ]; then
             out=$(curl -s -X POST -H "x-api-key: $RK_KEY" -H "x-api-secret-key: $RK_SECRET" \
                 -H "Content-Type: application/json" \
                 --data-binary "{\"name\": \"db$1-$i\", \"memoryLimitInGb\": 0.01}" \
@@ -109,6 +110,22 @@ api DELETE "/v1/subscriptions/$SUB/databases/$DB"
 rk_check_task "delete of the interrupted database" processing-completed "$(jqb .taskId)"
 sleep 0.2
 if rcli "$PORT" "$PW" PING >/dev/null 2>&1; then rk_fail "unwatched redis-server survived the delete"; else rk_pass; fi
+
+# ---- SIGTERM while a task runs: it gets shutdownTimeoutSec (5 s) to finish ----
+api POST "/v1/subscriptions/$SUB/databases" '{"name": "during-shutdown", "memoryLimitInGb": 0.01}'
+task=$(jqb .taskId)
+until [ "$(api GET "/v1/tasks/$task"; jqb .status)" = processing-in-progress ]; do sleep 0.05; done
+start=$(date +%s)
+rk_daemon_stop
+rk_check_eq "SIGTERM with a task running: clean exit" 0 "$RK_DAEMON_RC"
+took=$(($(date +%s) - start))
+if [ "$took" -le 8 ]; then rk_pass; else rk_fail "shutdown took ${took}s"; fi
+rk_check_contains "shutdown waited for the task" 'msg="task finished"' "$(tail -5 "$RK_DAEMON_DIR/daemon.log")"
+rk_daemon_start
+rk_wait_task "$task" 5
+rk_check_eq "the task it waited for completed" processing-completed "$RK_TASK_STATUS"
+rk_check_eq "its database serves after the restart" active \
+    "$(rk_db_field "$SUB" "$(jqb .response.resourceId)" .status)"
 rk_daemon_stop
 rk_check_eq "clean exit" 0 "$RK_DAEMON_RC"
 rk_finish
