@@ -164,8 +164,14 @@ int redis_cli_run(struct redis_cli *c, int (*fn)(void *arg), void *arg, struct r
         pthread_cond_timedwait(&j.cond, &j.lock, &ts);
         if (j.done) break;
         pthread_mutex_unlock(&j.lock);
+        uint64_t bytes = io_counter_get(&p->bytes), keys = atomic_load(&p->keys);
+        uint64_t total_keys = atomic_load(&p->total_keys);
         bar.total = atomic_load(&p->total);
-        cli_progress_update(&bar, io_counter_get(&p->bytes), atomic_load(&p->keys));
+        /* A diskless snapshot's size is known only at its end: estimated
+         * from the keys the server said it held. */
+        if (!bar.total && total_keys && keys > 1000 && keys < total_keys)
+            bar.total = (uint64_t)((double)bytes * (double)total_keys / (double)keys);
+        cli_progress_update(&bar, bytes, keys);
         pthread_mutex_lock(&j.lock);
     }
     pthread_mutex_unlock(&j.lock);

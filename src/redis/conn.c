@@ -527,6 +527,21 @@ void rconn_info_field(const char *info, const char *field, char *out, size_t out
     }
 }
 
+uint64_t rconn_info_keys(const char *info)
+{
+    uint64_t total = 0;
+    for (const char *p = info; p && *p;) {
+        if (p[0] == 'd' && p[1] == 'b' && p[2] >= '0' && p[2] <= '9') {
+            const char *k = strstr(p, ":keys=");
+            const char *eol = strchr(p, '\n');
+            if (k && (!eol || k < eol)) total += strtoull(k + 6, NULL, 10);
+        }
+        p = strchr(p, '\n');
+        if (p) p++;
+    }
+    return total;
+}
+
 void key_quote(const void *key, size_t len, char *out, size_t outlen)
 {
     rdb_quote(key, len, 64, out, outlen);

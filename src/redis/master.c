@@ -305,17 +305,6 @@ static int wait_loaded(struct master *m, struct rk_err *err)
     }
 }
 
-static uint64_t keyspace_keys(const char *info)
-{
-    uint64_t total = 0;
-    for (const char *p = strstr(info, "\ndb"); p; p = strstr(p + 1, "\ndb")) {
-        const char *k = strstr(p, ":keys=");
-        const char *eol = strchr(p + 1, '\n');
-        if (k && (!eol || k < eol)) total += strtoull(k + 6, NULL, 10);
-    }
-    return total;
-}
-
 static int transfer(struct master *m, struct rk_err *err)
 {
     const struct master_plan *p = m->plan;
@@ -335,7 +324,7 @@ static int transfer(struct master *m, struct rk_err *err)
     const struct rdb_writer_stats *ws = rdb_writer_stats(m->writer);
     redisReply *r = rconn_callv(m->ctl, err, "INFO", "keyspace", NULL);
     if (!r) return -1;
-    uint64_t held = r->type == REDIS_REPLY_STRING ? keyspace_keys(r->str) : ws->keys;
+    uint64_t held = r->type == REDIS_REPLY_STRING ? rconn_info_keys(r->str) : ws->keys;
     freeReplyObject(r);
     if (held != ws->keys)
         return rk_err_set(err, "the target holds %llu keys after the synchronisation, %llu were "
@@ -370,6 +359,18 @@ int master_load(const struct master_plan *plan, bool *fallback, struct rk_err *e
     if (!m.old_diskless_load || !m.old_masterauth) {
         if (!refused) *fallback = false; /* the connection failed */
         rc = -1;
+        goto out;
+    }
+    char *tls = config_get(&m, "tls-replication", &refused, err);
+    if (!tls) {
+        if (!refused) *fallback = false;
+        rc = -1;
+        goto out;
+    }
+    bool over_tls = strcmp(tls, "yes") == 0;
+    free(tls);
+    if (over_tls) {
+        rc = rk_err_set(err, "the target replicates over TLS (tls-replication yes)");
         goto out;
     }
     if ((rc = open_listener(&m, err)) != 0) goto out;

@@ -238,6 +238,10 @@ int redis_pull(const struct redis_config *cfg, const struct store_uri *uri, stru
         io_sink_free(dst); /* never written: freeing aborts it */
         return -1;
     }
+    if (opts.progress) {
+        atomic_store(&opts.progress->total, res->snapshot.declared_size);
+        atomic_store(&opts.progress->total_keys, res->snapshot.keys_expected);
+    }
     int rc = pull_stream(src, dst, &opts, res, &pc.abandon, err);
     io_source_free(src);
     return rc;

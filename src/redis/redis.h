@@ -18,7 +18,8 @@
  *
  * Threads: the functions block their caller. Progress counters may be read
  * from another thread while they run; the cancel hook is polled at least
- * every 200 ms. Different calls are independent. */
+ * every 200 ms. Different calls are independent. TLS writes may raise
+ * SIGPIPE: the process must ignore it (the CLI and the daemon do). */
 #ifndef RDBKEEP_REDIS_H
 #define RDBKEEP_REDIS_H
 
@@ -56,7 +57,9 @@ void redis_config_init(struct redis_config *cfg);
 struct redis_progress {
     struct io_counter bytes; /* RDB bytes received (pull) or source bytes read (load) */
     _Atomic uint64_t keys;   /* keys verified (pull) or loaded (load) */
-    _Atomic uint64_t total;  /* bytes expected when known (load: sum of source sizes), else 0 */
+    _Atomic uint64_t total;  /* bytes expected when known (load: sum of source sizes, pull:
+                              * the announced size of a disk-based snapshot), else 0 */
+    _Atomic uint64_t total_keys; /* pull: keys the server held when the snapshot began, else 0 */
 };
 
 /* -------------------------------------------------------------- snapshot -- */
@@ -77,6 +80,7 @@ struct redis_snapshot_info {
     enum redis_framing framing;
     uint64_t declared_size; /* "$<len>" framing: the size announced */
     uint64_t keepalives;   /* newlines received while the server prepared the snapshot */
+    uint64_t keys_expected; /* keys the server held (INFO keyspace) just before, else 0 */
 };
 
 /* Connects to the server named by uri (redis:// or rediss://), authenticates
@@ -212,8 +216,9 @@ struct redis_load_stats {
  * values over max_payload. REPLICATION makes the target a replica of this
  * process for one full sync (the RDB written for its version), then
  * REPLICAOF NO ONE; it is used by AUTO when the target is a master outside a
- * cluster, without maxmemory, allows CONFIG and REPLICAOF, and can connect
- * back to us, and never with no_flush. */
+ * cluster, without maxmemory, not replicating over TLS, allows CONFIG and
+ * REPLICAOF, and can connect back to us, with a single input, and never
+ * with no_flush. See docs/redis.md. */
 int redis_load(const struct redis_config *cfg, const struct store_uri *target,
                const struct redis_load_inputs *in, const struct redis_load_options *o,
                struct redis_load_stats *stats, struct rk_err *err);

@@ -56,6 +56,8 @@ struct rconn *rconn_open_uri(const struct redis_config *cfg, const struct store_
                              struct rk_err *err);
 /* Copies the value of "field:" in an INFO text into out (empty if absent). */
 void rconn_info_field(const char *info, const char *field, char *out, size_t outlen);
+/* The sum of keys= over the db lines of an INFO keyspace section. */
+uint64_t rconn_info_keys(const char *info);
 
 /* ---- framing.c: the replication stream after PSYNC/SYNC -------------------- */
 

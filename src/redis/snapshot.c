@@ -167,8 +167,8 @@ struct io_source *redis_snapshot_open(const struct redis_config *cfg, const stru
     }
     freeReplyObject(r);
 
-    /* Only for messages and the record: a server may refuse INFO. */
-    r = rconn_callv(c, err, "INFO", "server", NULL);
+    /* Only for messages and progress: a server may refuse INFO. */
+    r = rconn_callv(c, err, "INFO", NULL);
     if (!r) goto fail;
     if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) {
         char rv[32], vv[32];
@@ -176,6 +176,7 @@ struct io_source *redis_snapshot_open(const struct redis_config *cfg, const stru
         rconn_info_field(r->str, "valkey_version", vv, sizeof(vv));
         if (vv[0]) snprintf(s->info->server, sizeof(s->info->server), "valkey %s", vv);
         else if (rv[0]) snprintf(s->info->server, sizeof(s->info->server), "redis %s", rv);
+        s->info->keys_expected = rconn_info_keys(r->str);
     }
     freeReplyObject(r);
 

@@ -11,6 +11,11 @@ source "$(dirname "$0")/redis_lib.bash"
 BIN=$RDBKEEP_BIN
 DBG=(--enable-debug-command yes)
 BIG=$((600 * 1024 * 1024))
+# Memory bounds in MiB: about twice the payload limit (the copy of a key
+# being read, and the dumper's buffer) plus buffers. AddressSanitizer keeps
+# freed memory in quarantine (256 MB), so its builds get more room.
+PULL_MAX=100 PUSH_MAX=300
+if ldd "$BIN" 2>/dev/null | grep -q libasan; then PULL_MAX=400 PUSH_MAX=700; fi
 
 # peak_rss_mb VAR CMD...: runs CMD (output to $RK_TMP/cmd.out), VAR gets its
 # peak RSS in MiB and VAR_RC its exit code.
@@ -33,7 +38,7 @@ rk_check_eq "the string is 600 MB" "$BIG" "$(rr_cli "$S1" STRLEN big:string)"
 peak_rss_mb rss "$BIN" rdb pull "redis://127.0.0.1:$S1" "$RK_TMP/string.rdb"
 rk_check_eq "pull of the 600 MB string ($(cat "$RK_TMP/cmd.out"))" 0 "$rss_RC"
 rk_log "pull of the 600 MB string: peak RSS $rss MiB"
-[ "$rss" -lt 100 ] && rk_pass || rk_fail "pull held the value in memory: peak RSS $rss MiB"
+[ "$rss" -lt "$PULL_MAX" ] && rk_pass || rk_fail "pull held the value in memory: peak RSS $rss MiB"
 [ "$(stat -c %s "$RK_TMP/string.rdb")" -gt "$BIG" ] && rk_pass || rk_fail "the RDB is smaller than the value"
 
 rk_start_redis T1 "${DBG[@]}" --proto-max-bulk-len 1gb
@@ -42,7 +47,7 @@ out=$(cat "$RK_TMP/cmd.out")
 rk_check_eq "push of the 600 MB string ($out)" 0 "$rss_RC"
 rk_check_contains "the string went as commands" "1 big value as" "$out"
 rk_log "push of the 600 MB string: peak RSS $rss MiB"
-[ "$rss" -lt 300 ] && rk_pass || rk_fail "push of the string: peak RSS $rss MiB"
+[ "$rss" -lt "$PUSH_MAX" ] && rk_pass || rk_fail "push of the string: peak RSS $rss MiB"
 rk_check_eq "the string round-trips" "$(rr_cli "$S1" DEBUG DIGEST-VALUE big:string small)" \
     "$(rr_cli "$T1" DEBUG DIGEST-VALUE big:string small)"
 rk_check_eq "the target holds 2 keys" 2 "$(rr_cli "$T1" DBSIZE)"

@@ -185,7 +185,8 @@ static void test_replies(void **state)
     rreplies_free(q);
     q = rreplies_new(NULL, NULL);
     rreplies_expect(q, RC_FLUSHALL, NULL, 0);
-    assert_int_equal(rreplies_feed(q, "-READONLY You can't write against a read only replica.\r\n", 58, &err), -1);
+    const char *ro = "-READONLY You can't write against a read only replica.\r\n";
+    assert_int_equal(rreplies_feed(q, ro, strlen(ro), &err), -1);
     assert_string_equal(err.msg, "FLUSHALL: READONLY You can't write against a read only replica.");
     rreplies_free(q);
 
@@ -243,7 +244,7 @@ static void *peer_thread(void *arg)
         const char *answer = p->ncmds == p->fail_at ? "-ERR refused by the peer\r\n" : "+OK\r\n";
         p->ncmds++;
         freeReplyObject(c);
-        if (write(p->fd, answer, strlen(answer)) < 0) break;
+        if (send(p->fd, answer, strlen(answer), MSG_NOSIGNAL) < 0) break;
     }
     redisReaderFree(r);
     return NULL;
@@ -623,6 +624,10 @@ static void test_info_field(void **state)
     assert_string_equal(v, "");
     rconn_info_field(info, "redis_version", v, 4);
     assert_string_equal(v, "7.0");
+    const char *ks = "# Keyspace\r\ndb0:keys=2510000,expires=400000,avg_ttl=0\r\n"
+                     "db15:keys=3,expires=1,avg_ttl=5\r\n";
+    assert_int_equal(rconn_info_keys(ks), 2510003);
+    assert_int_equal(rconn_info_keys(info), 0);
 }
 
 int main(void)
