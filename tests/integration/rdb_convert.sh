@@ -16,7 +16,10 @@
 #     does not have excepted, which it must refuse), and its SAVE of it holds
 #     the original's content. Where 7.0 loads the original too, DEBUG DIGEST
 #     of the original equals the digest of the outputs for 10, 9, 8 and 7.
-#  3. The command line: stdin/stdout and gzip, usage errors, damaged input.
+#  3. Hash field TTLs in the past (a file made here from the format's
+#     definition): expired fields are left out wherever the hash is
+#     rewritten, and by --drop-expired.
+#  4. The command line: stdin/stdout and gzip, usage errors, damaged input.
 # timeout: 480
 source "${RDBKEEP_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/common.sh"
 source "$RDBKEEP_SRC/tests/lib/rdbtest.sh"
@@ -132,7 +135,38 @@ for f in "${orig_unloadable[@]}"; do
     rk_log "note: redis-server 7.0 does not load the original $f itself (content compared only)"
 done
 
-# ---- 3. the command line ---------------------------------------------------------------------
+# ---- 3. hash field TTLs in the past ------------------------------------------------------------
+# The corpus's field TTLs are all in the future. A file made here (RDB 12,
+# types 24 and 25 as Redis 7.4 writes them) has fields that expired an hour
+# ago, fields that expire in 30 days, fields without TTL, and a hash whose
+# fields have all expired.
+now=$(date +%s%3N)
+"$PY" "$RDBJSON" craft-hfe "$W/hfe.rdb" "$now" >"$W/hfe.held"
+"$BIN" rdb json "$W/hfe.rdb" >"$W/hfe.json" || rk_fail "rdb json of the crafted HFE file"
+rk_tally "$PY" "$RDBJSON" hfe-check "$W/hfe.held" "$W/hfe.json" as-is "$now"
+for t in 10 11 12; do
+    for drop in "" --drop-expired; do
+        rc=0
+        "$BIN" rdb convert --target-version "$t" $drop "$W/hfe.rdb" "$W/hfe.$t.rdb" 2>"$W/hfe.log" || rc=$?
+        rk_check_eq "crafted HFE file -> RDB $t $drop: exit" 0 "$rc"
+        "$BIN" rdb json "$W/hfe.$t.rdb" >"$W/hfe.$t.json" || rk_fail "rdb json of the crafted HFE file -> $t"
+        # Below 12 the expired fields go and the others lose their TTL; at 12
+        # the file is kept as it is, unless --drop-expired (rdb.h: "Leave out
+        # keys, and hash fields, that have expired").
+        if [ "$t" -lt 12 ]; then mode=no-ttl; elif [ -n "$drop" ]; then mode=drop; else mode=as-is; fi
+        rk_tally "$PY" "$RDBJSON" hfe-check "$W/hfe.held" "$W/hfe.$t.json" "$mode" "$now" "$W/hfe.log"
+    done
+done
+if rdb_redis_start "$W/r" "$W/hfe.10.rdb" "${LOADOPTS[@]}"; then
+    rk_check_eq "crafted HFE file -> RDB 10: SAVE in 7.0" OK "$(rdb_cli SAVE)"
+    rdb_redis_stop
+    "$BIN" rdb json "$W/r/dump.rdb" >"$W/hfe.saved.json"
+    rk_tally "$PY" "$RDBJSON" hfe-check "$W/hfe.held" "$W/hfe.saved.json" no-ttl "$now"
+else
+    rk_fail "redis-server 7.0 cannot load the crafted HFE file converted to 10: $(tail -n 3 "$W/r/redis.log")"
+fi
+
+# ---- 4. the command line ---------------------------------------------------------------------
 
 f=hdt3213-rdb/cases/memory.rdb
 "$BIN" rdb convert -q --target-version 10 "$f" "$W/a.rdb" || rk_fail "convert $f"

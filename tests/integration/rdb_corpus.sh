@@ -258,8 +258,10 @@ rk_log "compared with $hdt HDT3213/rdb and $lib librdb expected outputs"
 
 # ---- 6. inspect's counters against rdb json ---------------------------------------------------
 
+: >"$W/counts.tsv"
 for n in "${!INTACT[@]}"; do
-    rk_tally "$PY" "$RDBJSON" counts "${INSPECT[${INTACT[$n]}]}" "${JSON[$((n + 1))]}"
+    printf '%s\t%s\n' "${INSPECT[${INTACT[$n]}]}" "${JSON[$((n + 1))]}" >>"$W/counts.tsv"
 done
+rk_tally "$PY" "$RDBJSON" counts-list "$W/counts.tsv"
 
 rk_finish

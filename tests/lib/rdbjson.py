@@ -10,7 +10,7 @@ other views of the same data.
   librdb EXPECTED OURS INSPECT [--subset]
       redis/librdb's test/dumps/*_data.json (and the other data-level files)
       against ours.
-  counts INSPECT OURS
+  counts INSPECT OURS, counts-list LIST (lines INSPECT<TAB>OURS)
       `rdb inspect --json` (counters kept by the inspect tool) against the
       keys `rdb json` printed (two code paths over the same file).
   content ORIG CONV --target N [--redis-load] [--drop-expired]
@@ -27,6 +27,10 @@ other views of the same data.
       Single-byte changes of checksummed files must all be refused (exit 1).
   crc INSPECT...
       CRC64 computed here (from the format's definition) against inspect's.
+  craft-hfe OUT NOW_MS / hfe-check HELD OURS MODE NOW_MS
+      An RDB 12 file with hash field TTLs in the past and the future, made
+      here from the format's definition, and the check of `rdb json` of it or
+      of its conversions.
 
 Strings in our JSON are binary-safe: bytes that are not valid UTF-8 come as
 \\udcNN, so s.encode('utf-8', 'surrogateescape') gives the exact bytes back.
@@ -72,6 +76,18 @@ class Tally:
             self.checks += 1
             return True
         self.fail("%s differs:\n  %s" % (what, "\n  ".join(diff(expected, actual))))
+        return False
+
+    def keys(self, what, expected, actual):
+        """Two sets of keys: the ones missing and the unexpected ones."""
+        expected, actual = set(expected), set(actual)
+        if expected == actual:
+            self.checks += 1
+            return True
+        missing, extra = sorted(expected - actual), sorted(actual - expected)
+        self.fail("%s differ: %d missing%s, %d unexpected%s" % (
+            what, len(missing), (" " + short(missing, 300)) if missing else "",
+            len(extra), (" " + short(extra, 300)) if extra else ""))
         return False
 
     def report(self):
@@ -271,6 +287,15 @@ def function_name(code):
     return m.group(1) if m else None
 
 
+def cmd_counts_list(args, tally):
+    """counts-list LIST: counts for each line "INSPECT<TAB>OURS" of LIST."""
+    for insp, ours in read_list(args[0]):
+        t = Tally(json.load(open(insp))["file"])
+        cmd_counts([insp, ours], t)
+        tally.checks += t.checks
+        tally.fails += t.fails
+
+
 def cmd_counts(args, tally):
     insp = json.load(open(args[0]))
     recs = load_ours(args[1], tally)
@@ -409,7 +434,7 @@ def cmd_hdt(args, tally):
         missing = [k for k in exp_keys if k not in ours]
         tally.ok(not missing, "keys in the expected file but not in ours: %s" % short(missing))
     else:
-        tally.eq("keys", sorted(exp_keys), sorted(ours))
+        tally.keys("keys", exp_keys, ours)
     for k, t in exp_keys.items():
         if k not in ours:
             continue
@@ -527,7 +552,7 @@ def cmd_aof(args, tally):
         missing = [k for k in want if k not in got]
         tally.ok(not missing, "keys in the AOF but not in ours: %s" % short(missing))
     else:
-        tally.eq("keys", sorted(want), sorted(got))
+        tally.keys("keys", want, got)
     for k in sorted(want):
         if k in got:
             tally.eq("db %d key %s" % (k[0], short(k[1], 80)), want[k], got[k])
@@ -641,7 +666,7 @@ def cmd_librdb(args, tally):
             missing = [k for k in exp_keys if k not in ours]
             tally.ok(not missing, "db %d: keys in the expected file but not ours: %s" % (db, short(missing)))
         else:
-            tally.eq("db %d keys" % db, sorted(exp_keys), sorted(ours))
+            tally.keys("db %d keys" % db, exp_keys, ours)
         for k, t in exp_keys.items():
             if k not in ours:
                 continue
@@ -744,7 +769,7 @@ def compare_content(tally, orig, conv, target, now=None, drop_expired=False, red
                 any(g["entries_read"] == "estimated by Redis" for g in want[k]["value"]["groups"]):
             for g in got[k]["value"]["groups"]:
                 g["entries_read"] = "estimated by Redis"
-    tally.eq(what + "key set", sorted(want), sorted(got))
+    tally.keys(what + "keys", want, got)
     for k in sorted(want):
         if k in got:
             tally.eq("%sdb %d key %s" % (what, k[0], short(k[1], 80)), want[k], got[k])
@@ -856,56 +881,69 @@ def cmd_convert_matrix(args, tally):
     targets = [int(t) for t in opts.get("--targets", "6,7,8,9,10,11,12").split(",")]
     drop_targets = [int(t) for t in opts["--drop-targets"].split(",") if t] if "--drop-targets" in opts else None
     files = [l.strip() for l in open(listing) if l.strip()]
-    for n, path in enumerate(files):
-        orig_json = os.path.join(work, "%d.json" % n)
-        rc, out, err = run([binary, "rdb", "json", path])
-        open(orig_json, "wb").write(out)
-        orig = load_ours(orig_json, tally)
-        rc, out, err = run([binary, "rdb", "inspect", "--json", path])
-        oi = json.loads(out)
-        order = keys_in_order(orig_json)
-        now = int(time.time() * 1000)
-        has_expired = any(o.get("expire_ms", now + 1) <= now for o in orig)
-        for target in targets:
-            for drop in (False, True):
-                if drop and drop_targets is not None and target not in drop_targets:
-                    continue
-                if drop and drop_targets is None and not (target == 12 or has_expired):
-                    continue
-                label = "%s -> RDB %d%s: " % (path, target, " --drop-expired" if drop else "")
-                outp = os.path.join(work, "%d.t%d%s.rdb" % (n, target, "d" if drop else ""))
-                cmd = [binary, "rdb", "convert", "--target-version", str(target)]
-                if drop:
-                    cmd.append("--drop-expired")
-                rc, _, log = run(cmd + [path, outp])
-                # The first key the target cannot hold, in file order.
-                refuse = next(((db, k, t) for db, k, t in order
-                               if (t == "stream" and target < 9) or (t == "module" and target < 8)), None)
-                leftovers = [f for f in os.listdir(work) if f.startswith(os.path.basename(outp) + ".tmp")]
-                tally.eq(label + "temporary files left", [], leftovers)
-                if refuse:
-                    tally.eq(label + "exit status (a key the target cannot hold)", 1, rc)
-                    reason = "streams need RDB 9" if refuse[2] == "stream" else "module values need RDB 8"
-                    tally.ok('key "%s" (%s' % (quote_like_rdb_quote(refuse[1]), refuse[2]) in log and reason in log,
-                             "%smessage should name key %r and say '%s': %s" % (label, refuse[1], reason, short(log, 300)))
-                    tally.ok(not os.path.exists(outp), label + "an output file exists after a refusal")
-                    continue
-                if not tally.eq(label + "exit status", 0, rc):
-                    print("  converter said: %s" % short(log, 400), file=sys.stderr)
-                    continue
-                with open(outp, "rb") as f:
-                    tally.eq(label + "header", ("REDIS%04d" % target).encode(), f.read(9))
-                rc, _, verr = run([binary, "rdb", "verify", "-q", outp])
-                tally.ok(rc == 0, "%soutput does not verify: %s" % (label, short(verr, 300)))
-                rc, ciout, _ = run([binary, "rdb", "inspect", "--json", outp])
-                ci = json.loads(ciout)
-                conv_json = outp + ".json"
-                rc, jout, _ = run([binary, "rdb", "json", outp])
-                open(conv_json, "wb").write(jout)
-                compare_content(tally, orig, load_ours(conv_json, tally), target, now, drop, False,
-                                log, oi, ci, label, orig_json, conv_json)
-                if drop or target < 7 or target > 10:
-                    os.unlink(outp)  # 7 to 10 are loaded by Redis 7.0 in rdb_convert.sh
+
+    def one(job):
+        n, path = job
+        t = Tally()
+        convert_file(binary, work, n, path, targets, drop_targets, t)
+        return t
+
+    # Two workers: each conversion is a few short processes.
+    for t in parallel(list(enumerate(files)), one):
+        tally.checks += t.checks
+        tally.fails += t.fails
+
+
+def convert_file(binary, work, n, path, targets, drop_targets, tally):
+    orig_json = os.path.join(work, "%d.json" % n)
+    rc, out, err = run([binary, "rdb", "json", path])
+    open(orig_json, "wb").write(out)
+    orig = load_ours(orig_json, tally)
+    rc, out, err = run([binary, "rdb", "inspect", "--json", path])
+    oi = json.loads(out)
+    order = keys_in_order(orig_json)
+    now = int(time.time() * 1000)
+    has_expired = any(o.get("expire_ms", now + 1) <= now for o in orig)
+    for target in targets:
+        for drop in (False, True):
+            if drop and drop_targets is not None and target not in drop_targets:
+                continue
+            if drop and drop_targets is None and not (target == 12 or has_expired):
+                continue
+            label = "%s -> RDB %d%s: " % (path, target, " --drop-expired" if drop else "")
+            outp = os.path.join(work, "%d.t%d%s.rdb" % (n, target, "d" if drop else ""))
+            cmd = [binary, "rdb", "convert", "--target-version", str(target)]
+            if drop:
+                cmd.append("--drop-expired")
+            rc, _, log = run(cmd + [path, outp])
+            # The first key the target cannot hold, in file order.
+            refuse = next(((db, k, t) for db, k, t in order
+                           if (t == "stream" and target < 9) or (t == "module" and target < 8)), None)
+            leftovers = [f for f in os.listdir(work) if f.startswith(os.path.basename(outp) + ".tmp")]
+            tally.eq(label + "temporary files left", [], leftovers)
+            if refuse:
+                tally.eq(label + "exit status (a key the target cannot hold)", 1, rc)
+                reason = "streams need RDB 9" if refuse[2] == "stream" else "module values need RDB 8"
+                tally.ok('key "%s" (%s' % (quote_like_rdb_quote(refuse[1]), refuse[2]) in log and reason in log,
+                         "%smessage should name key %r and say '%s': %s" % (label, refuse[1], reason, short(log, 300)))
+                tally.ok(not os.path.exists(outp), label + "an output file exists after a refusal")
+                continue
+            if not tally.eq(label + "exit status", 0, rc):
+                print("  converter said: %s" % short(log, 400), file=sys.stderr)
+                continue
+            with open(outp, "rb") as f:
+                tally.eq(label + "header", ("REDIS%04d" % target).encode(), f.read(9))
+            rc, _, verr = run([binary, "rdb", "verify", "-q", outp])
+            tally.ok(rc == 0, "%soutput does not verify: %s" % (label, short(verr, 300)))
+            rc, ciout, _ = run([binary, "rdb", "inspect", "--json", outp])
+            ci = json.loads(ciout)
+            conv_json = outp + ".json"
+            rc, jout, _ = run([binary, "rdb", "json", outp])
+            open(conv_json, "wb").write(jout)
+            compare_content(tally, orig, load_ours(conv_json, tally), target, now, drop, False,
+                            log, oi, ci, label, orig_json, conv_json)
+            if drop or target < 7 or target > 10:
+                os.unlink(outp)  # 7 to 10 are loaded by Redis 7.0 in rdb_convert.sh
 
 
 def parse_opts(args, spec, flags=()):
@@ -1036,14 +1074,116 @@ def cmd_crc(args, tally):
                      (insp["checksum"], stored))
 
 
+# ---- crafted files ---------------------------------------------------------------------------
+
+
+def rdb_len_bytes(n):
+    if n < 64:
+        return bytes([n])
+    if n < 16384:
+        return bytes([0x40 | n >> 8, n & 0xFF])
+    if n < 2 ** 32:
+        return b"\x80" + n.to_bytes(4, "big")
+    return b"\x81" + n.to_bytes(8, "big")
+
+
+def rdb_str(b):
+    return rdb_len_bytes(len(b)) + b
+
+
+def lp_entry(x):
+    """One listpack entry (strings shorter than 64 bytes, integers)."""
+    if isinstance(x, int):
+        body = bytes([x]) if 0 <= x < 128 else b"\xf4" + x.to_bytes(8, "little", signed=True)
+    else:
+        assert len(x) < 64
+        body = bytes([0x80 | len(x)]) + x
+    assert len(body) <= 127
+    return body + bytes([len(body)])
+
+
+def listpack(items):
+    entries = b"".join(lp_entry(x) for x in items)
+    return (6 + len(entries) + 1).to_bytes(4, "little") + len(items).to_bytes(2, "little") + entries + b"\xff"
+
+
+def cmd_craft_hfe(args):
+    """craft-hfe OUT NOW_MS: an RDB 12 file with hash field TTLs in the past
+    and in the future (types 24 and 25, as Redis 7.4 writes them), made here
+    from the format's definition. Prints what it holds as JSON: the hashes'
+    fields with their TTLs (null: none)."""
+    out, now = args[0], int(args[1])
+    past, future = now - 3600 * 1000, now + 30 * 86400 * 1000
+    body = b"REDIS0012" + b"\xfa" + rdb_str(b"redis-ver") + rdb_str(b"7.4.0") + b"\xfe\x00"
+    held = {}
+    # Type 24: minExpire, then (ttl relative to it plus one, 0: none; field; value).
+    fields = [(b"f-past", b"v1", past), (b"f-future", b"v2", future), (b"f-none", b"v3", None),
+              (b"f-past2", b"v4", past + 5)]
+    minimum = min(t for _, _, t in fields if t is not None)
+    body += b"\x18" + rdb_str(b"hfe:meta") + minimum.to_bytes(8, "little") + rdb_len_bytes(len(fields))
+    for f, v, t in fields:
+        body += rdb_len_bytes(0 if t is None else t - minimum + 1) + rdb_str(f) + rdb_str(v)
+    held["hfe:meta"] = fields
+    # Type 25: minExpire, then a listpack of (field, value, ttl or 0), the
+    # ones with a TTL first by expiry.
+    fields = [(b"f-past", b"v1", past), (b"f-future", b"v2", future), (b"f-none", b"v3", None)]
+    lp = listpack([x for f, v, t in fields for x in (f, v, t or 0)])
+    body += b"\x19" + rdb_str(b"hfe:lp") + past.to_bytes(8, "little") + rdb_str(lp)
+    held["hfe:lp"] = fields
+    # Every field gone already.
+    fields = [(b"a", b"1", past), (b"b", b"2", past + 1)]
+    body += b"\x18" + rdb_str(b"hfe:all-past") + past.to_bytes(8, "little") + rdb_len_bytes(2)
+    for f, v, t in fields:
+        body += rdb_len_bytes(t - past + 1) + rdb_str(f) + rdb_str(v)
+    held["hfe:all-past"] = fields
+    body += b"\x00" + rdb_str(b"s") + rdb_str(b"plain")
+    body += b"\xff"
+    body += crc64(body).to_bytes(8, "little")
+    open(out, "wb").write(body)
+    print(json.dumps({k: [[f.decode(), v.decode(), t] for f, v, t in fl] for k, fl in held.items()}))
+
+
+def cmd_hfe_check(args, tally):
+    """hfe-check HELD OURS MODE NOW [LOG]: `rdb json` of a crafted file (MODE
+    "as-is"), or of its conversion ("no-ttl": below 12, expired fields gone
+    and the rest without TTL; "drop": --drop-expired at 12, expired fields
+    gone, the rest with their TTL), against what craft-hfe put in it."""
+    held = json.load(open(args[0]))
+    mode, now = args[2], int(args[3])
+    got = {T(B(o["key"])): canon_record(o) for o in load_ours(args[1], tally)}
+    want = {"s": {"type": "string", "value": b"plain", "expire_ms": None, "field_expires": []}}
+    for key, fields in held.items():
+        keep = [(f, v, t) for f, v, t in fields if mode == "as-is" or t is None or t > now]
+        if not keep:
+            continue
+        want[key] = {"type": "hash", "value": sorted((f.encode(), v.encode()) for f, v, t in keep),
+                     "expire_ms": None,
+                     "field_expires": [] if mode == "no-ttl" else
+                     sorted((f.encode(), t) for f, v, t in keep if t is not None)}
+    tally.keys("keys (%s)" % mode, want, got)
+    for k in sorted(want):
+        if k in got:
+            tally.eq("key %s (%s)" % (k, mode), want[k], got[k])
+    if len(args) > 4:
+        # The converter's warning counts the TTLs of the fields it kept.
+        log = open(args[4], encoding="utf-8", errors="replace").read()
+        m = re.search(r"warning: (\d+) hash field TTLs dropped", log)
+        ttls = sum(1 for fields in held.values() for f, v, t in fields if t is not None and t > now)
+        tally.eq("hash field TTLs dropped (warning)", ttls if mode == "no-ttl" else 0,
+                 int(m.group(1)) if m else 0)
+
+
 def main():
     if len(sys.argv) < 2:
         raise SystemExit(__doc__)
     cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "craft-hfe":  # makes a file, checks nothing
+        return cmd_craft_hfe(args)
     tally = Tally()
     {"hdt": cmd_hdt, "librdb": cmd_librdb, "counts": cmd_counts, "content": cmd_content,
      "truncate": cmd_truncate, "flip": cmd_flip, "crc": cmd_crc,
-     "aof": cmd_aof, "convert-matrix": cmd_convert_matrix, "content-list": cmd_content_list}[cmd](args, tally)
+     "aof": cmd_aof, "convert-matrix": cmd_convert_matrix, "content-list": cmd_content_list,
+     "hfe-check": cmd_hfe_check, "counts-list": cmd_counts_list}[cmd](args, tally)
     tally.report()
 
 

@@ -75,44 +75,67 @@ rdb_reserve_port() {
     RDB_PORT=$(cat "$RK_TMP/rdb-port")
 }
 
-# rdb_redis_start DIR FILE [redis-server options...]: starts a redis-server
-# on $RDB_PORT that loads FILE (copied into DIR as its dbfilename) at
-# startup. Sets RDB_PID. Returns 1 if the server exited instead (it could not
-# load the file); its log is in DIR/redis.log (and what it printed in
-# DIR/redis.out).
-rdb_redis_start() {
-    local dir=$1 file=$2
-    shift 2
+# rdb_another_port VAR: reserves one more port (rk_free_port in this shell,
+# so that it is released at exit).
+rdb_another_port() {
+    rk_free_port >"$RK_TMP/rdb-port.$1"
+    printf -v "$1" '%s' "$(cat "$RK_TMP/rdb-port.$1")"
+}
+
+# rdb_server_start PORT DIR FILE [redis-server options...]: starts a
+# redis-server 7.0 on PORT that loads FILE (copied into DIR as its
+# dbfilename; none if FILE is empty) at startup. Sets RDB_LAST_PID. Returns 1
+# if the server exited instead (it could not load the file); its log is in
+# DIR/redis.log (and what it printed in DIR/redis.out).
+rdb_server_start() {
+    local port=$1 dir=$2 file=$3
+    shift 3
     mkdir -p "$dir"
     rm -f "$dir/dump.rdb"
     [ -z "$file" ] || cp "$file" "$dir/dump.rdb"
-    redis-server --port "$RDB_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
         --daemonize no --dir "$dir" --dbfilename dump.rdb --logfile "$dir/redis.log" \
         --enable-debug-command yes "$@" >>"$dir/redis.out" 2>&1 &
-    RDB_PID=$!
-    rk_track_pid "$RDB_PID"
+    RDB_LAST_PID=$!
+    rk_track_pid "$RDB_LAST_PID"
     local reply
     for _ in $(seq 1200); do
-        if ! kill -0 "$RDB_PID" 2>/dev/null; then
-            wait "$RDB_PID" 2>/dev/null || true
-            rk_untrack_pid "$RDB_PID"
-            RDB_PID=
+        if ! kill -0 "$RDB_LAST_PID" 2>/dev/null; then
+            wait "$RDB_LAST_PID" 2>/dev/null || true
+            rk_untrack_pid "$RDB_LAST_PID"
+            RDB_LAST_PID=
             return 1
         fi
-        reply=$(redis-cli -p "$RDB_PORT" PING 2>/dev/null) || true
+        reply=$(redis-cli -p "$port" PING 2>/dev/null) || true
         [ "$reply" = PONG ] && return 0
-        sleep 0.05
+        sleep 0.01
     done
-    echo "redis-server on $RDB_PORT did not answer PONG within 60 s" >&2
-    rdb_redis_stop
+    echo "redis-server on $port did not answer PONG within 12 s" >&2
+    rdb_server_stop "$RDB_LAST_PID"
     return 1
 }
 
+# rdb_server_stop PID: stops a server this script started, and waits for it.
+rdb_server_stop() {
+    [ -n "${1:-}" ] || return 0
+    kill "$1" 2>/dev/null || true
+    for _ in $(seq 500); do kill -0 "$1" 2>/dev/null || break; sleep 0.01; done
+    kill -9 "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+    rk_untrack_pid "$1"
+}
+
+# rdb_redis_start DIR FILE [options...]: rdb_server_start on $RDB_PORT;
+# sets RDB_PID.
+rdb_redis_start() {
+    local rc=0
+    rdb_server_start "$RDB_PORT" "$@" || rc=$?
+    RDB_PID=$RDB_LAST_PID
+    return $rc
+}
+
 rdb_redis_stop() {
-    [ -n "${RDB_PID:-}" ] || return 0
-    rk_stop_pid "$RDB_PID"
-    wait "$RDB_PID" 2>/dev/null || true
-    rk_untrack_pid "$RDB_PID"
+    rdb_server_stop "${RDB_PID:-}"
     RDB_PID=
 }
 
