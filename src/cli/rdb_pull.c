@@ -112,8 +112,9 @@ int cli_rdb_pull(int argc, char **argv)
         redis_cli_error(&cli, msg);
     } else if (!cli.quiet) {
         const struct redis_pull_result *r = &j.res;
-        fprintf(stderr, "%s: %llu keys, RDB %d%s%s, %llu bytes (%s, %s snapshot%s), stored %llu "
-                        "bytes%s, sha256 %s, %.1f s\n",
+        fprintf(stderr,
+                "%s: %llu keys, RDB %d%s%s, %llu bytes (%s, %s snapshot%s), stored %llu "
+                "bytes%s, sha256 %s, %.1f s\n",
                 dst_shown, (unsigned long long)r->keys, r->rdb_version,
                 r->snapshot.server[0] ? " from " : "", r->snapshot.server,
                 (unsigned long long)r->rdb_bytes, checksum_name(r->checksum),

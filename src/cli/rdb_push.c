@@ -39,8 +39,8 @@ static struct io_source *open_input(void *arg, size_t i, uint64_t *size, struct 
 static int push_run(void *arg)
 {
     struct push_job *j = arg;
-    struct redis_load_inputs in = {.count = j->nsrcs, .names = (const char *const *)j->shown,
-                                   .open = open_input, .arg = j};
+    struct redis_load_inputs in = {
+        .count = j->nsrcs, .names = (const char *const *)j->shown, .open = open_input, .arg = j};
     return redis_load(&j->cli->redis, j->dst, &in, &j->opts, &j->stats, &j->err);
 }
 
@@ -63,7 +63,8 @@ static int check_inputs(struct push_job *j, uint64_t *total)
         }
         struct rk_err err;
         const char *etype;
-        struct store_uri *u = store_uri_parse(j->srcs[i], STORE_TYPE_ANY, STORE_URI_OBJECT, &etype, &err);
+        struct store_uri *u =
+            store_uri_parse(j->srcs[i], STORE_TYPE_ANY, STORE_URI_OBJECT, &etype, &err);
         if (!u) {
             char msg[RK_ERR_MAX + 300];
             snprintf(msg, sizeof(msg), "%s: %s", j->shown[i], err.msg);
@@ -83,8 +84,10 @@ static int check_inputs(struct push_job *j, uint64_t *total)
             redis_cli_error(j->cli, msg);
             return -1;
         }
-        if (st.size_known) *total += st.size;
-        else known = false;
+        if (st.size_known)
+            *total += st.size;
+        else
+            known = false;
     }
     if (!known) *total = 0;
     return 0;
@@ -105,17 +108,22 @@ static void print_summary(const struct push_job *j, const char *dst, double secs
     if (s->method_note[0])
         fprintf(stderr, "note: the replication method was not used: %s\n", s->method_note);
     if (s->field_ttls_dropped)
-        fprintf(stderr, "warning: %llu hash field TTLs dropped: the target cannot store them "
-                        "(Redis 7.4 can)\n", (unsigned long long)s->field_ttls_dropped);
+        fprintf(stderr,
+                "warning: %llu hash field TTLs dropped: the target cannot store them "
+                "(Redis 7.4 can)\n",
+                (unsigned long long)s->field_ttls_dropped);
     if (s->functions_dropped)
-        fprintf(stderr, "warning: %llu function libraries dropped: the target has no functions "
-                        "(Redis 7.0 has)\n", (unsigned long long)s->functions_dropped);
+        fprintf(stderr,
+                "warning: %llu function libraries dropped: the target has no functions "
+                "(Redis 7.0 has)\n",
+                (unsigned long long)s->functions_dropped);
     if (s->module_aux_dropped)
         fprintf(stderr, "warning: %llu module aux records dropped\n",
                 (unsigned long long)s->module_aux_dropped);
     if (s->stream_pel_dropped)
-        fprintf(stderr, "warning: %llu pending stream entries dropped: their messages were "
-                        "deleted, and XCLAIM cannot recreate those\n",
+        fprintf(stderr,
+                "warning: %llu pending stream entries dropped: their messages were "
+                "deleted, and XCLAIM cannot recreate those\n",
                 (unsigned long long)s->stream_pel_dropped);
     if (s->stream_idmp_dropped)
         fprintf(stderr, "warning: idempotency data of %llu streams dropped (RDB 13 only)\n",
@@ -139,9 +147,12 @@ int cli_rdb_push(int argc, char **argv)
         if (strcmp(a, "--no-flush") == 0) {
             j.opts.no_flush = true;
         } else if (strcmp(a, "--method") == 0) {
-            if (next && strcmp(next, "auto") == 0) j.opts.method = REDIS_LOAD_AUTO;
-            else if (next && strcmp(next, "restore") == 0) j.opts.method = REDIS_LOAD_RESTORE;
-            else if (next && strcmp(next, "replication") == 0) j.opts.method = REDIS_LOAD_REPLICATION;
+            if (next && strcmp(next, "auto") == 0)
+                j.opts.method = REDIS_LOAD_AUTO;
+            else if (next && strcmp(next, "restore") == 0)
+                j.opts.method = REDIS_LOAD_RESTORE;
+            else if (next && strcmp(next, "replication") == 0)
+                j.opts.method = REDIS_LOAD_REPLICATION;
             else {
                 cli_usage_error("rdb", "push: --method is auto, restore or replication");
                 goto usage;
@@ -218,8 +229,9 @@ int cli_rdb_push(int argc, char **argv)
     double secs = (double)(rk_monotonic_ns() - t0) / 1e9;
     if (rc != CLI_EXIT_OK) {
         char msg[RK_ERR_MAX + 400];
-        snprintf(msg, sizeof(msg), "%s: %s (the target holds part of the data: %llu keys were sent before the error)", dst_shown,
-                 j.err.msg, (unsigned long long)j.stats.keys);
+        snprintf(msg, sizeof(msg),
+                 "%s: %s (the target holds part of the data: %llu keys were sent before the error)",
+                 dst_shown, j.err.msg, (unsigned long long)j.stats.keys);
         redis_cli_error(&cli, msg);
     } else if (!cli.quiet) {
         print_summary(&j, dst_shown, secs);

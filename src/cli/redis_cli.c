@@ -67,10 +67,14 @@ int redis_cli_option(struct redis_cli *c, int argc, char **argv, int *i)
         return 1;
     }
     const char **target = NULL;
-    if (strcmp(a, "--tls-ca") == 0) target = &c->redis.tls_ca_file;
-    else if (strcmp(a, "--tls-cert") == 0) target = &c->redis.tls_cert_file;
-    else if (strcmp(a, "--tls-key") == 0) target = &c->redis.tls_key_file;
-    else if (strcmp(a, "--tls-server-name") == 0) target = &c->redis.tls_server_name;
+    if (strcmp(a, "--tls-ca") == 0)
+        target = &c->redis.tls_ca_file;
+    else if (strcmp(a, "--tls-cert") == 0)
+        target = &c->redis.tls_cert_file;
+    else if (strcmp(a, "--tls-key") == 0)
+        target = &c->redis.tls_key_file;
+    else if (strcmp(a, "--tls-server-name") == 0)
+        target = &c->redis.tls_server_name;
     if (target) {
         if (!next) {
             cli_usage_error("rdb", "%s: %s needs an argument", c->tool, a);
@@ -81,8 +85,10 @@ int redis_cli_option(struct redis_cli *c, int argc, char **argv, int *i)
         return 1;
     }
     long *ms = NULL;
-    if (strcmp(a, "--connect-timeout") == 0) ms = &c->redis.connect_timeout_ms;
-    else if (strcmp(a, "--timeout") == 0) ms = &c->redis.io_timeout_ms;
+    if (strcmp(a, "--connect-timeout") == 0)
+        ms = &c->redis.connect_timeout_ms;
+    else if (strcmp(a, "--timeout") == 0)
+        ms = &c->redis.io_timeout_ms;
     if (ms) {
         if (seconds(c, a, next, ms) < 0) return -1;
         (*i)++;

@@ -29,9 +29,9 @@ struct rconn {
     int fd;
     SSL_CTX *ctx;
     SSL *ssl;
-    bool read_wants_write;  /* TLS: the last SSL_read needs the socket writable */
-    bool write_wants_read;  /* TLS: the last SSL_write needs the socket readable */
-    char name[300];         /* host:port, for messages */
+    bool read_wants_write; /* TLS: the last SSL_read needs the socket writable */
+    bool write_wants_read; /* TLS: the last SSL_write needs the socket readable */
+    char name[300];        /* host:port, for messages */
     long io_timeout_ms;
     bool (*cancelled)(void *arg);
     void *cancel_arg;
@@ -146,8 +146,10 @@ int rconn_wait(struct rconn *c, bool rd, bool wr, long timeout_ms, bool *can_rea
 static void tls_error(char *out, size_t outlen)
 {
     unsigned long e = ERR_get_error();
-    if (e) ERR_error_string_n(e, out, outlen);
-    else snprintf(out, outlen, "%s", "unknown TLS error");
+    if (e)
+        ERR_error_string_n(e, out, outlen);
+    else
+        snprintf(out, outlen, "%s", "unknown TLS error");
     ERR_clear_error();
 }
 
@@ -167,7 +169,8 @@ static int tls_start(struct rconn *c, const struct redis_config *cfg, const char
         if (cfg->tls_ca_file) {
             if (SSL_CTX_load_verify_locations(c->ctx, cfg->tls_ca_file, NULL) != 1) {
                 tls_error(msg, sizeof(msg));
-                return rk_err_set(err, "TLS: cannot load the CA file %s: %s", cfg->tls_ca_file, msg);
+                return rk_err_set(err, "TLS: cannot load the CA file %s: %s", cfg->tls_ca_file,
+                                  msg);
             }
         } else {
             SSL_CTX_set_default_verify_paths(c->ctx);
@@ -176,7 +179,8 @@ static int tls_start(struct rconn *c, const struct redis_config *cfg, const char
     if (cfg->tls_cert_file) {
         if (SSL_CTX_use_certificate_chain_file(c->ctx, cfg->tls_cert_file) != 1) {
             tls_error(msg, sizeof(msg));
-            return rk_err_set(err, "TLS: cannot load the certificate %s: %s", cfg->tls_cert_file, msg);
+            return rk_err_set(err, "TLS: cannot load the certificate %s: %s", cfg->tls_cert_file,
+                              msg);
         }
         const char *key = cfg->tls_key_file ? cfg->tls_key_file : cfg->tls_cert_file;
         if (SSL_CTX_use_PrivateKey_file(c->ctx, key, SSL_FILETYPE_PEM) != 1) {
@@ -211,8 +215,10 @@ static int tls_start(struct rconn *c, const struct redis_config *cfg, const char
                 return rk_err_set(err, "%s: TLS: the server's certificate does not verify: %s",
                                   c->name, X509_verify_cert_error_string(vr));
             if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
-                return rk_err_set(err, "%s: TLS handshake: the connection was closed (is it a "
-                                       "TLS port?)", c->name);
+                return rk_err_set(err,
+                                  "%s: TLS handshake: the connection was closed (is it a "
+                                  "TLS port?)",
+                                  c->name);
             tls_error(msg, sizeof(msg));
             return rk_err_set(err, "%s: TLS handshake: %s", c->name, msg);
         }
@@ -499,8 +505,8 @@ struct rconn *rconn_open_uri(const struct redis_config *cfg, const struct store_
         rk_err_set(err, "not a redis:// or rediss:// URI");
         return NULL;
     }
-    struct rconn *c = rconn_connect(cfg, uri->host, uri->port ? uri->port : 6379,
-                                    uri->kind == STORE_REDISS, err);
+    struct rconn *c =
+        rconn_connect(cfg, uri->host, uri->port ? uri->port : 6379, uri->kind == STORE_REDISS, err);
     if (!c) return NULL;
     if (rconn_auth(c, uri->user, uri->password, err)) {
         rconn_close(c);
@@ -557,13 +563,21 @@ int redis_rdb_version_for(const char *redis_version, const char *valkey_version)
     }
     if (!redis_version || sscanf(redis_version, "%d.%d", &maj, &min) != 2) return -1;
     int v;
-    if (maj > 7 || (maj == 7 && min >= 4)) v = 12;
-    else if (maj == 7 && min >= 2) v = 11;
-    else if (maj == 7) v = 10;
-    else if (maj >= 5) v = 9;
-    else if (maj == 4) v = 8;
-    else if (maj == 3 && min >= 2) v = 7;
-    else if (maj == 3 || (maj == 2 && min >= 6)) v = 6;
-    else return -1;
+    if (maj > 7 || (maj == 7 && min >= 4))
+        v = 12;
+    else if (maj == 7 && min >= 2)
+        v = 11;
+    else if (maj == 7)
+        v = 10;
+    else if (maj >= 5)
+        v = 9;
+    else if (maj == 4)
+        v = 8;
+    else if (maj == 3 && min >= 2)
+        v = 7;
+    else if (maj == 3 || (maj == 2 && min >= 6))
+        v = 6;
+    else
+        return -1;
     return v > RDB_WRITER_MAX_VERSION ? RDB_WRITER_MAX_VERSION : v;
 }

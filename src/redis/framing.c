@@ -51,7 +51,8 @@ static bool all_hex(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) return false;
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+            return false;
     }
     return true;
 }
@@ -89,8 +90,9 @@ static int handle_reply_line(struct repl_framing *f, const char *line, size_t le
     }
     line_quote(line, len, q, sizeof(q));
     if (len >= 9 && memcmp(line, "+CONTINUE", 9) == 0)
-        return (int)fail(f, err, "the server offered a partial resynchronisation, which was not "
-                                 "asked for");
+        return (int)fail(f, err,
+                         "the server offered a partial resynchronisation, which was not "
+                         "asked for");
     if (len && line[0] == '-') {
         f->psync_refused = true;
         snprintf(f->error_reply, sizeof(f->error_reply), "%s", q + 1);
@@ -128,10 +130,13 @@ static int handle_bulk_line(struct repl_framing *f, const char *line, size_t len
         }
     }
     if (len >= 8 && memcmp(line, "$ENDOFF:", 8) == 0)
-        return (int)fail(f, err, "the server answered with dual-channel replication, which was not "
-                                 "asked for");
-    return (int)fail(f, err, "expected the snapshot's length (\"$<len>\" or \"$EOF:<mark>\"), got "
-                             "\"%s\"", q);
+        return (int)fail(f, err,
+                         "the server answered with dual-channel replication, which was not "
+                         "asked for");
+    return (int)fail(f, err,
+                     "expected the snapshot's length (\"$<len>\" or \"$EOF:<mark>\"), got "
+                     "\"%s\"",
+                     q);
 }
 
 /* Accumulates a line; returns 1 when one is complete (in f->line, without
@@ -144,8 +149,10 @@ static int take_line(struct repl_framing *f, const unsigned char *d, size_t len,
     size_t n = nl ? (size_t)(nl - d) : len;
     *used = 0;
     if (f->line_len + n >= REPL_LINE_MAX)
-        return (int)fail(f, err, "the server sent a line longer than %d bytes where the "
-                                 "synchronisation's header was expected", REPL_LINE_MAX);
+        return (int)fail(f, err,
+                         "the server sent a line longer than %d bytes where the "
+                         "synchronisation's header was expected",
+                         REPL_LINE_MAX);
     memcpy(f->line + f->line_len, d, n);
     f->line_len += n;
     *used = nl ? n + 1 : n;

@@ -57,8 +57,8 @@ struct loader *loader_new(struct rpipe *p, const struct target_caps *caps, uint6
     l->st = stats;
     l->progress = progress;
     l->cur_db = -1;
-    struct rdb_dump_options o = {.target_version = caps->rdb_version, .drop_expired = true,
-                                 .max_payload = max_payload};
+    struct rdb_dump_options o = {
+        .target_version = caps->rdb_version, .drop_expired = true, .max_payload = max_payload};
     l->dumper = rdb_dumper_new(&o, on_payload, l, err);
     if (!l->dumper) {
         free(l);
@@ -253,7 +253,8 @@ static int load_function(struct loader *l, const struct rdb_function_info *f, st
     return rpipe_commit(l->p, err);
 }
 
-/* ---- the handler ------------------------------------------------------------------------------ */
+/* ---- the handler ------------------------------------------------------------------------------
+ */
 
 static int key_begin(struct loader *l, const struct rdb_event *ev, struct rk_err *err)
 {
@@ -318,9 +319,7 @@ int loader_event(void *ctx, const struct rdb_event *ev, struct rk_err *err)
 static int dispatch(struct loader *l, const struct rdb_event *ev, struct rk_err *err)
 {
     switch (ev->type) {
-    case RDB_EVENT_START:
-        l->src_version = ev->u.start.version;
-        return 0;
+    case RDB_EVENT_START: l->src_version = ev->u.start.version; return 0;
     case RDB_EVENT_FUNCTION: return load_function(l, &ev->u.function, err);
     case RDB_EVENT_MODULE_AUX:
         l->st->module_aux_dropped++;

@@ -32,7 +32,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define ACCEPT_TIMEOUT_MS 15000
+#define ACCEPT_TIMEOUT_MS    15000
 #define HANDSHAKE_TIMEOUT_MS 15000
 
 struct master {
@@ -103,9 +103,9 @@ static void undo(struct master *m)
         /* A replica still inside a failed load answers LOADING for a moment. */
         uint64_t deadline = rk_monotonic_ns() + (uint64_t)rconn_io_timeout(m->ctl) * 1000000u;
         for (;;) {
-            redisReply *r = rconn_callv(m->ctl, &ignored,
-                                        m->plan->caps->major >= 5 ? "REPLICAOF" : "SLAVEOF", "NO",
-                                        "ONE", NULL);
+            redisReply *r =
+                rconn_callv(m->ctl, &ignored, m->plan->caps->major >= 5 ? "REPLICAOF" : "SLAVEOF",
+                            "NO", "ONE", NULL);
             bool loading = r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "LOADING", 7) == 0;
             if (r) freeReplyObject(r);
             if (!loading || rk_monotonic_ns() >= deadline) break;
@@ -132,8 +132,8 @@ static int open_listener(struct master *m, struct rk_err *err)
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     if (p->listen_host) {
-        struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                                 .ai_flags = AI_NUMERICHOST};
+        struct addrinfo hints = {
+            .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST};
         struct addrinfo *res;
         if (getaddrinfo(p->listen_host, NULL, &hints, &res) != 0)
             return rk_err_set(err, "the listen address %s is not an IP address", p->listen_host);
@@ -180,8 +180,9 @@ static int await_replica(struct master *m, struct rk_err *err)
     for (;;) {
         uint64_t now = rk_monotonic_ns();
         if (now >= deadline)
-            return rk_err_set(err, "the target did not connect back to %s port %u within %d s "
-                                   "(give an address it can reach with --listen-host)",
+            return rk_err_set(err,
+                              "the target did not connect back to %s port %u within %d s "
+                              "(give an address it can reach with --listen-host)",
                               m->host, m->port, ACCEPT_TIMEOUT_MS / 1000);
         if (m->plan->cfg->cancelled && m->plan->cfg->cancelled(m->plan->cfg->cancel_arg))
             return rk_err_set(err, "cancelled");
@@ -271,7 +272,8 @@ static int feed_event(void *ctx, const struct rdb_event *ev, struct rk_err *err)
         int rc = rdb_writer_event(m->writer, ev, err);
         uint64_t keys = rdb_writer_stats(m->writer)->keys;
         if (keys != m->keys && m->plan->progress)
-            atomic_fetch_add_explicit(&m->plan->progress->keys, keys - m->keys, memory_order_relaxed);
+            atomic_fetch_add_explicit(&m->plan->progress->keys, keys - m->keys,
+                                      memory_order_relaxed);
         m->keys = keys;
         return rc;
     }
@@ -314,8 +316,11 @@ static int transfer(struct master *m, struct rk_err *err)
     struct rdb_writer_options wo = {.target_version = p->caps->rdb_version, .drop_expired = true};
     m->writer = rdb_writer_new(&wo, write_replica, m, err);
     if (!m->writer) return -1;
-    struct input_run run = {.in = p->in, .progress = p->progress, .stats = p->stats,
-                            .cancelled = p->cfg->cancelled, .cancel_arg = p->cfg->cancel_arg};
+    struct input_run run = {.in = p->in,
+                            .progress = p->progress,
+                            .stats = p->stats,
+                            .cancelled = p->cfg->cancelled,
+                            .cancel_arg = p->cfg->cancel_arg};
     if (input_run_all(&run, feed_event, m, err)) return -1;
     if (!rdb_writer_complete(m->writer)) return rk_err_set(err, "the RDB written is incomplete");
     if (rconn_write_all(m->replica, m->mark, 40, err)) return -1;
@@ -327,8 +332,10 @@ static int transfer(struct master *m, struct rk_err *err)
     uint64_t held = r->type == REDIS_REPLY_STRING ? rconn_info_keys(r->str) : ws->keys;
     freeReplyObject(r);
     if (held != ws->keys)
-        return rk_err_set(err, "the target holds %llu keys after the synchronisation, %llu were "
-                               "sent", (unsigned long long)held, (unsigned long long)ws->keys);
+        return rk_err_set(err,
+                          "the target holds %llu keys after the synchronisation, %llu were "
+                          "sent",
+                          (unsigned long long)held, (unsigned long long)ws->keys);
     struct redis_load_stats *st = p->stats;
     st->keys = ws->keys;
     st->keys_expired = ws->keys_expired;

@@ -14,12 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FLUSH_AT      (256u << 10) /* start writing once this much is buffered */
-#define HIGH_WATER    (4u << 20)   /* wait while more than this is buffered */
-#define MAX_INFLIGHT  500000u      /* commands whose reply is still to come */
-#define IN_CHUNK      (256u << 10)
-#define SEND_MAX      (4u << 20)   /* bytes per write call */
-#define KEY_KEEP      65           /* bytes of a key kept for messages (64 shown, then "...") */
+#define FLUSH_AT     (256u << 10) /* start writing once this much is buffered */
+#define HIGH_WATER   (4u << 20)   /* wait while more than this is buffered */
+#define MAX_INFLIGHT 500000u      /* commands whose reply is still to come */
+#define IN_CHUNK     (256u << 10)
+#define SEND_MAX     (4u << 20) /* bytes per write call */
+#define KEY_KEEP     65         /* bytes of a key kept for messages (64 shown, then "...") */
 
 static const char *const rcmd_names[RC_COUNT] = {
     [RC_FLUSHALL] = "FLUSHALL",
@@ -134,7 +134,8 @@ void rreplies_free(struct rreplies *q)
 
 void rreplies_expect(struct rreplies *q, enum rcmd cmd, const void *key, size_t key_len)
 {
-    unsigned char hdr[2] = {(unsigned char)cmd, (unsigned char)(key_len > KEY_KEEP ? KEY_KEEP : key_len)};
+    unsigned char hdr[2] = {(unsigned char)cmd,
+                            (unsigned char)(key_len > KEY_KEEP ? KEY_KEEP : key_len)};
     if (q->head && q->head == q->fifo.len) q->head = q->fifo.len = 0;
     if (q->head > (1u << 20) && q->head > q->fifo.len / 2) {
         memmove(q->fifo.data, q->fifo.data + q->head, q->fifo.len - q->head);
@@ -162,7 +163,8 @@ static int reply_error(struct rreplies *q, enum rcmd cmd, const unsigned char *k
         return rk_err_set(err, "%s%s: %s", rcmd_name(cmd), arg, q->seen.msg);
     }
     key_quote(key, klen, name, sizeof(name));
-    if (cmd == RC_FUNCTION_LOAD) return rk_err_set(err, "function library \"%s\" (FUNCTION LOAD): %s", name, q->seen.msg);
+    if (cmd == RC_FUNCTION_LOAD)
+        return rk_err_set(err, "function library \"%s\" (FUNCTION LOAD): %s", name, q->seen.msg);
     return rk_err_set(err, "key \"%s\" (%s): %s", name, rcmd_name(cmd), q->seen.msg);
 }
 
@@ -177,7 +179,8 @@ int rreplies_feed(struct rreplies *q, const void *data, size_t len, struct rk_er
         if (!reply) return 0;
         if (!q->pending) {
             if (q->seen.error)
-                return rk_err_set(err, "the server sent an error nobody asked for: %s", q->seen.msg);
+                return rk_err_set(err, "the server sent an error nobody asked for: %s",
+                                  q->seen.msg);
             return rk_err_set(err, "the server sent a reply nobody asked for");
         }
         const unsigned char *rec = q->fifo.data + q->head;
@@ -197,8 +200,8 @@ struct rpipe {
     struct rconn *c;
     struct rreplies *q;
     struct rk_buf out;
-    size_t out_pos;        /* out[out_pos, len) is still to be written */
-    size_t next_try;       /* unsent bytes at which the next write is tried */
+    size_t out_pos;  /* out[out_pos, len) is still to be written */
+    size_t next_try; /* unsent bytes at which the next write is tried */
     unsigned char *in;
     uint64_t commands;
     uint64_t bytes_sent;
@@ -286,8 +289,10 @@ static int pump_io(struct rpipe *p, size_t out_limit, uint64_t inflight_limit,
             if (r == RCONN_AGAIN) break;
             if (r < 0) return -1;
             if (r == 0)
-                return rk_err_set(err, "the server closed the connection with %llu replies "
-                                       "outstanding", (unsigned long long)rreplies_pending(p->q));
+                return rk_err_set(err,
+                                  "the server closed the connection with %llu replies "
+                                  "outstanding",
+                                  (unsigned long long)rreplies_pending(p->q));
             moved = true;
             if (rreplies_feed(p->q, p->in, (size_t)r, err)) return -1;
             if ((size_t)r < IN_CHUNK) break;
@@ -296,11 +301,13 @@ static int pump_io(struct rpipe *p, size_t out_limit, uint64_t inflight_limit,
         if (unsent <= out_limit && direct_len == 0 && rreplies_pending(p->q) <= inflight_limit)
             return 0;
         uint64_t now = rk_monotonic_ns();
-        if (moved) last = now;
+        if (moved)
+            last = now;
         else if (now - last > (uint64_t)timeout_ms * 1000000u)
-            return rk_err_set(err, "the server made no progress for %ld s (%llu replies "
-                                   "outstanding)", timeout_ms / 1000,
-                              (unsigned long long)rreplies_pending(p->q));
+            return rk_err_set(err,
+                              "the server made no progress for %ld s (%llu replies "
+                              "outstanding)",
+                              timeout_ms / 1000, (unsigned long long)rreplies_pending(p->q));
         if (moved) continue;
         bool cr, cw;
         if (rconn_wait(p->c, true, unsent || direct_len, 200, &cr, &cw, err)) return -1;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PULL_CHUNK (1u << 20)
+#define PULL_CHUNK    (1u << 20)
 #define PREFETCH_BUFS 8
 
 /* The source is read on a thread of its own, a few chunks ahead, so that the
@@ -56,7 +56,8 @@ static void prefetch_start(struct prefetch *pf, struct io_source *src, _Atomic b
     for (int i = 0; i < PREFETCH_BUFS; i++) pf->buf[i] = xmalloc(PULL_CHUNK);
     pthread_mutex_init(&pf->lock, NULL);
     pthread_cond_init(&pf->cond, NULL);
-    if (pthread_create(&pf->thread, NULL, prefetch_thread, pf) != 0) rk_panic("cannot start a thread");
+    if (pthread_create(&pf->thread, NULL, prefetch_thread, pf) != 0)
+        rk_panic("cannot start a thread");
 }
 
 /* The next chunk: its length (0 at the end, -1 on error with err), and
@@ -142,8 +143,9 @@ static int verify_close(void *arg, struct rk_err *err)
     return 0;
 }
 
-static int pull_stream(struct io_source *src, struct io_sink *dst, const struct redis_pull_options *o,
-                       struct redis_pull_result *res, _Atomic bool *abandon, struct rk_err *err)
+static int pull_stream(struct io_source *src, struct io_sink *dst,
+                       const struct redis_pull_options *o, struct redis_pull_result *res,
+                       _Atomic bool *abandon, struct rk_err *err)
 {
     struct redis_pull_options defaults = {0};
     if (!o) o = &defaults;
@@ -159,7 +161,8 @@ static int pull_stream(struct io_source *src, struct io_sink *dst, const struct 
     struct io_digest digest = {0};
     struct io_sink *chain = io_count_sink_new(dst, &stored);
     chain = io_sha256_sink_new(chain, &digest);
-    if (o->gzip) chain = io_gzip_sink_new(chain, o->gzip_level ? o->gzip_level : IO_GZIP_DEFAULT_LEVEL);
+    if (o->gzip)
+        chain = io_gzip_sink_new(chain, o->gzip_level ? o->gzip_level : IO_GZIP_DEFAULT_LEVEL);
     struct io_sink *tee = io_tee_new(io_fn_sink_new(verify_write, verify_close, NULL, &v), chain);
 
     struct prefetch pf;
@@ -185,8 +188,10 @@ static int pull_stream(struct io_source *src, struct io_sink *dst, const struct 
         }
     }
     prefetch_stop(&pf);
-    if (rc == 0) rc = io_sink_close(tee, err);
-    else io_sink_abort(tee);
+    if (rc == 0)
+        rc = io_sink_close(tee, err);
+    else
+        io_sink_abort(tee);
     io_sink_free(tee);
     rdb_reader_free(v.r);
     if (rc == 0) {
@@ -196,8 +201,9 @@ static int pull_stream(struct io_source *src, struct io_sink *dst, const struct 
     return rc;
 }
 
-int redis_pull_stream(struct io_source *src, struct io_sink *dst, const struct redis_pull_options *o,
-                      struct redis_pull_result *res, struct rk_err *err)
+int redis_pull_stream(struct io_source *src, struct io_sink *dst,
+                      const struct redis_pull_options *o, struct redis_pull_result *res,
+                      struct rk_err *err)
 {
     return pull_stream(src, dst, o, res, NULL, err);
 }
@@ -217,7 +223,8 @@ static bool pull_cancelled(void *arg)
 }
 
 int redis_pull(const struct redis_config *cfg, const struct store_uri *uri, struct io_sink *dst,
-               const struct redis_pull_options *o, struct redis_pull_result *res, struct rk_err *err)
+               const struct redis_pull_options *o, struct redis_pull_result *res,
+               struct rk_err *err)
 {
     struct redis_pull_result local;
     if (!res) res = &local;
@@ -228,8 +235,10 @@ int redis_pull(const struct redis_config *cfg, const struct store_uri *uri, stru
         opts.cancel_arg = cfg->cancel_arg;
     }
     struct redis_config c;
-    if (cfg) c = *cfg;
-    else redis_config_init(&c);
+    if (cfg)
+        c = *cfg;
+    else
+        redis_config_init(&c);
     struct pull_cancel pc = {.cfg = cfg};
     c.cancelled = pull_cancelled;
     c.cancel_arg = &pc;

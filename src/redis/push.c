@@ -56,18 +56,24 @@ static int learn_target(struct rconn *c, const struct redis_load_options *o,
         return -1;
     }
     freeReplyObject(r);
-    if (vv[0]) snprintf(st->server, sizeof(st->server), "valkey %s", vv);
-    else if (rv[0]) snprintf(st->server, sizeof(st->server), "redis %s", rv);
+    if (vv[0])
+        snprintf(st->server, sizeof(st->server), "valkey %s", vv);
+    else if (rv[0])
+        snprintf(st->server, sizeof(st->server), "redis %s", rv);
 
     caps->rdb_version = o->target_version ? o->target_version : redis_rdb_version_for(rv, vv);
     if (caps->rdb_version < RDB_WRITER_MIN_VERSION || caps->rdb_version > RDB_WRITER_MAX_VERSION)
-        return rk_err_set(err, "cannot load into %s: RDB versions %d to %d can be written "
-                               "(Redis 2.6 and later)", st->server[0] ? st->server : "this server",
-                          RDB_WRITER_MIN_VERSION, RDB_WRITER_MAX_VERSION);
+        return rk_err_set(err,
+                          "cannot load into %s: RDB versions %d to %d can be written "
+                          "(Redis 2.6 and later)",
+                          st->server[0] ? st->server : "this server", RDB_WRITER_MIN_VERSION,
+                          RDB_WRITER_MAX_VERSION);
     if (sscanf(rv, "%d.%d", &caps->major, &caps->minor) != 2) {
         /* No version to go by: assume what the RDB version implies. */
-        static const int major_of[] = {[6] = 2, [7] = 3, [8] = 4, [9] = 5, [10] = 7, [11] = 7, [12] = 7};
-        static const int minor_of[] = {[6] = 6, [7] = 2, [8] = 0, [9] = 0, [10] = 0, [11] = 2, [12] = 4};
+        static const int major_of[] = {
+            [6] = 2, [7] = 3, [8] = 4, [9] = 5, [10] = 7, [11] = 7, [12] = 7};
+        static const int minor_of[] = {
+            [6] = 6, [7] = 2, [8] = 0, [9] = 0, [10] = 0, [11] = 2, [12] = 4};
         caps->major = major_of[caps->rdb_version];
         caps->minor = minor_of[caps->rdb_version];
     }
@@ -81,7 +87,8 @@ static int learn_target(struct rconn *c, const struct redis_load_options *o,
     caps->proto_max_bulk_len = 512ull << 20;
     r = rconn_callv(c, err, "CONFIG", "GET", "proto-max-bulk-len", NULL);
     if (!r) return -1;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[1]->type == REDIS_REPLY_STRING) {
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[1]->type == REDIS_REPLY_STRING) {
         uint64_t n;
         if (rk_parse_u64(r->element[1]->str, &n) == 0 && n > 0) caps->proto_max_bulk_len = n;
     }
@@ -125,8 +132,11 @@ static int restore_load(const struct redis_config *cfg, struct rconn *c,
         if (!l) rc = -1;
     }
     if (rc == 0) {
-        struct input_run run = {.in = in, .progress = o->progress, .stats = st,
-                                .cancelled = cfg->cancelled, .cancel_arg = cfg->cancel_arg,
+        struct input_run run = {.in = in,
+                                .progress = o->progress,
+                                .stats = st,
+                                .cancelled = cfg->cancelled,
+                                .cancel_arg = cfg->cancel_arg,
                                 .handler_error = loader_target_failed(l)};
         rc = input_run_all(&run, loader_event, l, err);
         *target_side = *loader_target_failed(l);
@@ -167,13 +177,21 @@ int redis_load(const struct redis_config *cfg, const struct store_uri *target,
     enum redis_load_method method = opts.no_flush ? REDIS_LOAD_RESTORE : opts.method;
     if (rc == 0 && method != REDIS_LOAD_RESTORE) {
         bool fallback = false;
-        struct master_plan plan = {.cfg = cfg, .ctl = c, .caps = &caps, .in = in,
-                                   .listen_host = opts.listen_host, .listen_port = opts.listen_port,
-                                   .stats = st, .progress = opts.progress};
+        struct master_plan plan = {.cfg = cfg,
+                                   .ctl = c,
+                                   .caps = &caps,
+                                   .in = in,
+                                   .listen_host = opts.listen_host,
+                                   .listen_port = opts.listen_port,
+                                   .stats = st,
+                                   .progress = opts.progress};
         const char *why = NULL;
-        if (facts.cluster) why = "the target is a cluster node";
-        else if (strcmp(facts.role, "master") != 0) why = "the target is not a master";
-        else if (facts.maxmemory) why = "the target has a maxmemory limit (a replica would ignore it)";
+        if (facts.cluster)
+            why = "the target is a cluster node";
+        else if (strcmp(facts.role, "master") != 0)
+            why = "the target is not a master";
+        else if (facts.maxmemory)
+            why = "the target has a maxmemory limit (a replica would ignore it)";
         if (why) {
             fallback = true;
             rc = rk_err_set(err, "%s", why);

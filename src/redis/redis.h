@@ -39,8 +39,8 @@ struct redis_config {
     long connect_timeout_ms; /* TCP connect and TLS handshake; default 10 s */
     long io_timeout_ms;      /* a connection that moves no byte this long fails; default 60 s */
     /* rediss:// */
-    const char *tls_ca_file;     /* trust anchors (PEM); NULL: the system's */
-    const char *tls_cert_file;   /* client certificate (PEM), for tls-auth-clients */
+    const char *tls_ca_file;   /* trust anchors (PEM); NULL: the system's */
+    const char *tls_cert_file; /* client certificate (PEM), for tls-auth-clients */
     const char *tls_key_file;
     const char *tls_server_name; /* name to verify and send as SNI; default: the host */
     bool tls_insecure;           /* do not verify the server's certificate */
@@ -55,10 +55,10 @@ void redis_config_init(struct redis_config *cfg);
 
 /* Progress of a running pull or load, readable from any thread. */
 struct redis_progress {
-    struct io_counter bytes; /* RDB bytes received (pull) or source bytes read (load) */
-    _Atomic uint64_t keys;   /* keys verified (pull) or loaded (load) */
-    _Atomic uint64_t total;  /* bytes expected when known (load: sum of source sizes, pull:
-                              * the announced size of a disk-based snapshot), else 0 */
+    struct io_counter bytes;     /* RDB bytes received (pull) or source bytes read (load) */
+    _Atomic uint64_t keys;       /* keys verified (pull) or loaded (load) */
+    _Atomic uint64_t total;      /* bytes expected when known (load: sum of source sizes, pull:
+                                  * the announced size of a disk-based snapshot), else 0 */
     _Atomic uint64_t total_keys; /* pull: keys the server held when the snapshot began, else 0 */
 };
 
@@ -72,14 +72,14 @@ enum redis_framing {
 
 /* What the handshake learned; filled while the source runs. */
 struct redis_snapshot_info {
-    char server[64];       /* "redis 7.0.15", "valkey 8.1.0" (empty if INFO was refused) */
-    char replid[41];       /* from +FULLRESYNC (empty after SYNC) */
-    long long offset;      /* replication offset of the snapshot, -1 after SYNC */
-    bool psync;            /* PSYNC (else the legacy SYNC) */
-    bool rdb_only;         /* the server accepted REPLCONF rdb-only */
+    char server[64];  /* "redis 7.0.15", "valkey 8.1.0" (empty if INFO was refused) */
+    char replid[41];  /* from +FULLRESYNC (empty after SYNC) */
+    long long offset; /* replication offset of the snapshot, -1 after SYNC */
+    bool psync;       /* PSYNC (else the legacy SYNC) */
+    bool rdb_only;    /* the server accepted REPLCONF rdb-only */
     enum redis_framing framing;
     uint64_t declared_size; /* "$<len>" framing: the size announced */
-    uint64_t keepalives;   /* newlines received while the server prepared the snapshot */
+    uint64_t keepalives;    /* newlines received while the server prepared the snapshot */
     uint64_t keys_expected; /* keys the server held (INFO keyspace) just before, else 0 */
 };
 
@@ -115,7 +115,7 @@ struct redis_pull_result {
     int rdb_version;
     enum rdb_magic magic;
     enum rdb_checksum_status checksum;
-    char sha256[65];       /* of the stored bytes */
+    char sha256[65];                     /* of the stored bytes */
     struct redis_snapshot_info snapshot; /* redis_pull only */
 };
 
@@ -126,8 +126,9 @@ struct redis_pull_result {
  * was saved without one) with nothing after it; otherwise dst is aborted and
  * the error says what was wrong and where. Takes ownership of dst (freed on
  * return), not of src. */
-int redis_pull_stream(struct io_source *src, struct io_sink *dst, const struct redis_pull_options *o,
-                      struct redis_pull_result *res, struct rk_err *err);
+int redis_pull_stream(struct io_source *src, struct io_sink *dst,
+                      const struct redis_pull_options *o, struct redis_pull_result *res,
+                      struct rk_err *err);
 
 /* redis_snapshot_open() + redis_pull_stream(). Takes ownership of dst. */
 int redis_pull(const struct redis_config *cfg, const struct store_uri *uri, struct io_sink *dst,
@@ -174,32 +175,32 @@ struct redis_load_options {
 
 struct redis_load_stats {
     /* The target. */
-    char server[64];          /* "redis 7.0.15" */
-    int target_version;       /* the RDB version payloads were written for */
+    char server[64];    /* "redis 7.0.15" */
+    int target_version; /* the RDB version payloads were written for */
     uint64_t proto_max_bulk_len;
     enum redis_load_method method; /* the one used: RESTORE or REPLICATION */
-    char method_note[RK_ERR_MAX];    /* why AUTO did not use replication, when it did not */
+    char method_note[RK_ERR_MAX];  /* why AUTO did not use replication, when it did not */
     /* The data. */
     uint64_t files;
-    uint64_t bytes_read;      /* from the sources (compressed bytes, if gzip) */
-    uint64_t rdb_bytes;       /* RDB bytes parsed */
-    uint64_t keys;            /* loaded */
-    uint64_t keys_restored;   /* of which with RESTORE */
-    uint64_t keys_typed;      /* of which as typed commands (bigger than a payload may be) */
+    uint64_t bytes_read;    /* from the sources (compressed bytes, if gzip) */
+    uint64_t rdb_bytes;     /* RDB bytes parsed */
+    uint64_t keys;          /* loaded */
+    uint64_t keys_restored; /* of which with RESTORE */
+    uint64_t keys_typed;    /* of which as typed commands (bigger than a payload may be) */
     uint64_t typed_commands;
-    uint64_t keys_expired;    /* skipped: already expired */
-    uint64_t keys_empty;      /* skipped: empty collections (Redis drops them too) */
-    uint64_t fields_expired;  /* hash fields skipped: already expired */
-    uint64_t field_ttls_dropped; /* hash field TTLs the target cannot store (< 7.4) */
-    uint64_t functions;       /* function libraries loaded */
-    uint64_t functions_dropped; /* for a target without functions (< 7.0) */
-    uint64_t module_aux_dropped; /* module aux data (no command can load it) */
-    uint64_t stream_pel_dropped; /* pending entries whose message was deleted (XCLAIM cannot
-                                  * recreate them) */
+    uint64_t keys_expired;        /* skipped: already expired */
+    uint64_t keys_empty;          /* skipped: empty collections (Redis drops them too) */
+    uint64_t fields_expired;      /* hash fields skipped: already expired */
+    uint64_t field_ttls_dropped;  /* hash field TTLs the target cannot store (< 7.4) */
+    uint64_t functions;           /* function libraries loaded */
+    uint64_t functions_dropped;   /* for a target without functions (< 7.0) */
+    uint64_t module_aux_dropped;  /* module aux data (no command can load it) */
+    uint64_t stream_pel_dropped;  /* pending entries whose message was deleted (XCLAIM cannot
+                                   * recreate them) */
     uint64_t stream_idmp_dropped; /* RDB 13 stream idempotency data */
-    uint64_t databases;       /* distinct databases written to */
-    uint64_t commands;        /* commands sent */
-    uint64_t bytes_sent;      /* to the target */
+    uint64_t databases;           /* distinct databases written to */
+    uint64_t commands;            /* commands sent */
+    uint64_t bytes_sent;          /* to the target */
 };
 
 /* Loads the inputs into the server named by target (redis:// or rediss://).

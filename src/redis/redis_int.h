@@ -77,12 +77,12 @@ struct repl_framing {
     enum repl_state state;
     char line[REPL_LINE_MAX];
     size_t line_len;
-    uint64_t remaining;                       /* BODY_LENGTH */
-    unsigned char mark[REPL_MARK_LEN];        /* BODY_EOF */
-    unsigned char tail[REPL_MARK_LEN];        /* held back: maybe the mark */
+    uint64_t remaining;                /* BODY_LENGTH */
+    unsigned char mark[REPL_MARK_LEN]; /* BODY_EOF */
+    unsigned char tail[REPL_MARK_LEN]; /* held back: maybe the mark */
     size_t tail_len;
-    uint64_t body_bytes;                      /* payload handed out */
-    uint64_t in_bytes;                        /* bytes fed */
+    uint64_t body_bytes; /* payload handed out */
+    uint64_t in_bytes;   /* bytes fed */
     /* learned */
     char replid[41];
     long long offset;
@@ -185,14 +185,14 @@ int rreplies_feed(struct rreplies *q, const void *data, size_t len, struct rk_er
 /* ---- loader.c: RDB events -> RESTORE or typed commands ---------------------- */
 
 struct target_caps {
-    int rdb_version;         /* payloads and files are written for this */
-    int major, minor;        /* the server's version (Redis numbering) */
+    int rdb_version;  /* payloads and files are written for this */
+    int major, minor; /* the server's version (Redis numbering) */
     uint64_t proto_max_bulk_len;
-    bool abs_ttl;            /* RESTORE ... ABSTTL (5.0) */
-    bool functions;          /* FUNCTION LOAD (7.0) */
-    bool stream_ext;         /* XSETID ENTRIESADDED/MAXDELETEDID, XGROUP ... ENTRIESREAD (7.0) */
-    bool create_consumer;    /* XGROUP CREATECONSUMER (6.2) */
-    bool hash_field_ttl;     /* HPEXPIREAT (7.4) */
+    bool abs_ttl;         /* RESTORE ... ABSTTL (5.0) */
+    bool functions;       /* FUNCTION LOAD (7.0) */
+    bool stream_ext;      /* XSETID ENTRIESADDED/MAXDELETEDID, XGROUP ... ENTRIESREAD (7.0) */
+    bool create_consumer; /* XGROUP CREATECONSUMER (6.2) */
+    bool hash_field_ttl;  /* HPEXPIREAT (7.4) */
 };
 
 struct loader;
@@ -212,7 +212,8 @@ const bool *loader_target_failed(const struct loader *l);
 
 struct typed;
 
-struct typed *typed_new(struct rpipe *p, const struct target_caps *caps, struct redis_load_stats *st);
+struct typed *typed_new(struct rpipe *p, const struct target_caps *caps,
+                        struct redis_load_stats *st);
 void typed_free(struct typed *t);
 /* The key begins (after SELECT and DEL were sent). */
 void typed_begin(struct typed *t, const struct rdb_key_info *k);
@@ -224,7 +225,7 @@ int typed_end(struct typed *t, struct rk_err *err);
 
 struct master_plan {
     const struct redis_config *cfg;
-    struct rconn *ctl;            /* the control connection to the target (authenticated) */
+    struct rconn *ctl; /* the control connection to the target (authenticated) */
     const struct target_caps *caps;
     const struct redis_load_inputs *in;
     const char *listen_host;

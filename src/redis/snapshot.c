@@ -61,9 +61,10 @@ static int pump_once(struct snapshot_source *s, size_t want, struct rk_err *err)
     }
     if (n == 0) {
         if (s->fr.state == REPL_BODY_LENGTH || s->fr.state == REPL_BODY_EOF)
-            return rk_err_set(err, "%s: the server closed the connection after %llu bytes of the "
-                                   "snapshot, before its end", rconn_name(s->c),
-                              (unsigned long long)s->fr.body_bytes);
+            return rk_err_set(err,
+                              "%s: the server closed the connection after %llu bytes of the "
+                              "snapshot, before its end",
+                              rconn_name(s->c), (unsigned long long)s->fr.body_bytes);
         return rk_err_set(err, "%s: the server closed the connection before the snapshot began",
                           rconn_name(s->c));
     }
@@ -174,8 +175,10 @@ struct io_source *redis_snapshot_open(const struct redis_config *cfg, const stru
         char rv[32], vv[32];
         rconn_info_field(r->str, "redis_version", rv, sizeof(rv));
         rconn_info_field(r->str, "valkey_version", vv, sizeof(vv));
-        if (vv[0]) snprintf(s->info->server, sizeof(s->info->server), "valkey %s", vv);
-        else if (rv[0]) snprintf(s->info->server, sizeof(s->info->server), "redis %s", rv);
+        if (vv[0])
+            snprintf(s->info->server, sizeof(s->info->server), "valkey %s", vv);
+        else if (rv[0])
+            snprintf(s->info->server, sizeof(s->info->server), "redis %s", rv);
         s->info->keys_expected = rconn_info_keys(r->str);
     }
     freeReplyObject(r);

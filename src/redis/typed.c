@@ -63,10 +63,10 @@ struct typed {
 
     /* Hashes. */
     struct rk_buf field;
-    bool field_kept;     /* the field's name is in field (not streamed) */
-    bool pair_in_batch;  /* the last pair is the tail of the batch */
-    size_t pair_at;      /* where it starts in the batch */
-    struct rk_buf ttls;  /* [u64 ms][u64 len][field] for HPEXPIREAT after the batch */
+    bool field_kept;    /* the field's name is in field (not streamed) */
+    bool pair_in_batch; /* the last pair is the tail of the batch */
+    size_t pair_at;     /* where it starts in the batch */
+    struct rk_buf ttls; /* [u64 ms][u64 len][field] for HPEXPIREAT after the batch */
 
     /* Streams. */
     bool entry_skip;
@@ -78,7 +78,8 @@ struct typed {
     struct rk_buf consumer;
 };
 
-struct typed *typed_new(struct rpipe *p, const struct target_caps *caps, struct redis_load_stats *st)
+struct typed *typed_new(struct rpipe *p, const struct target_caps *caps,
+                        struct redis_load_stats *st)
 {
     struct typed *t = xcalloc(1, sizeof(*t));
     t->p = p;
@@ -139,8 +140,9 @@ static int key_error(struct typed *t, struct rk_err *err, const char *fmt, ...)
 
 static int too_long(struct typed *t, uint64_t len, struct rk_err *err)
 {
-    return key_error(t, err, "an element of %llu bytes is longer than the target's "
-                             "proto-max-bulk-len (%llu): raise it on the target",
+    return key_error(t, err,
+                     "an element of %llu bytes is longer than the target's "
+                     "proto-max-bulk-len (%llu): raise it on the target",
                      (unsigned long long)len, (unsigned long long)t->max_arg);
 }
 
@@ -203,14 +205,26 @@ void typed_begin(struct typed *t, const struct rdb_key_info *k)
     t->stream_has_entries = false;
     t->npel = 0;
     switch (t->kind) {
-    case RDB_KIND_LIST: t->bcmd = RC_RPUSH; t->bname = "RPUSH"; break;
-    case RDB_KIND_SET: t->bcmd = RC_SADD; t->bname = "SADD"; break;
-    case RDB_KIND_ZSET: t->bcmd = RC_ZADD; t->bname = "ZADD"; break;
+    case RDB_KIND_LIST:
+        t->bcmd = RC_RPUSH;
+        t->bname = "RPUSH";
+        break;
+    case RDB_KIND_SET:
+        t->bcmd = RC_SADD;
+        t->bname = "SADD";
+        break;
+    case RDB_KIND_ZSET:
+        t->bcmd = RC_ZADD;
+        t->bname = "ZADD";
+        break;
     case RDB_KIND_HASH:
         t->bcmd = RC_HSET;
         t->bname = t->caps->major >= 4 ? "HSET" : "HMSET"; /* several pairs per HSET: 4.0 */
         break;
-    default: t->bcmd = RC_SET; t->bname = "SET"; break;
+    default:
+        t->bcmd = RC_SET;
+        t->bname = "SET";
+        break;
     }
 }
 
@@ -218,8 +232,10 @@ void typed_begin(struct typed *t, const struct rdb_key_info *k)
 
 static int string_emit(struct typed *t, const unsigned char *data, size_t len, struct rk_err *err)
 {
-    if (t->str_started) cmd_key(t, RC_APPEND, "APPEND", 3);
-    else cmd_key(t, RC_SET, "SET", 3);
+    if (t->str_started)
+        cmd_key(t, RC_APPEND, "APPEND", 3);
+    else
+        cmd_key(t, RC_SET, "SET", 3);
     t->str_started = true;
     if (len >= SOLO_MIN) {
         if (rpipe_arg_direct(t->p, data, len, err)) return -1;
@@ -233,8 +249,9 @@ static int string_piece(struct typed *t, const struct rdb_value *v, struct rk_er
 {
     /* APPEND checks the whole string against proto-max-bulk-len. */
     if (v->offset == 0 && v->total > t->max_arg)
-        return key_error(t, err, "the string is %llu bytes, more than the target's "
-                                 "proto-max-bulk-len (%llu) allows to build: raise it on the target",
+        return key_error(t, err,
+                         "the string is %llu bytes, more than the target's "
+                         "proto-max-bulk-len (%llu) allows to build: raise it on the target",
                          (unsigned long long)v->total, (unsigned long long)t->max_arg);
     const unsigned char *d = v->data;
     size_t len = v->len;
@@ -256,7 +273,8 @@ static int string_piece(struct typed *t, const struct rdb_value *v, struct rk_er
         len -= n;
     }
     if (rdb_value_complete(v) && (t->elem.len || !t->str_started)) {
-        if (string_emit(t, t->elem.data ? t->elem.data : (const unsigned char *)"", t->elem.len, err))
+        if (string_emit(t, t->elem.data ? t->elem.data : (const unsigned char *)"", t->elem.len,
+                        err))
             return -1;
         rk_buf_reset(&t->elem);
     }
@@ -443,8 +461,10 @@ static const struct pel_entry *pel_find(const struct typed *t, struct rdb_stream
         size_t mid = lo + (hi - lo) / 2;
         int c = id_cmp(t->pel[mid].id, id);
         if (c == 0) return &t->pel[mid];
-        if (c < 0) lo = mid + 1;
-        else hi = mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return NULL;
 }
@@ -578,7 +598,8 @@ static int stream_event(struct typed *t, const struct rdb_value *v, struct rk_er
             t->pel_cap = t->pel_cap ? 2 * t->pel_cap : 64;
             t->pel = xrealloc(t->pel, t->pel_cap * sizeof(*t->pel));
         }
-        t->pel[t->npel++] = (struct pel_entry){v->id, v->u.pel.delivery_time, v->u.pel.delivery_count};
+        t->pel[t->npel++] =
+            (struct pel_entry){v->id, v->u.pel.delivery_time, v->u.pel.delivery_count};
         return 0;
     case RDB_VALUE_STREAM_CONSUMER: return stream_consumer(t, v, err);
     case RDB_VALUE_STREAM_CONSUMER_PEL: return stream_consumer_pel(t, v->id, err);
@@ -601,8 +622,9 @@ int typed_value(struct typed *t, const struct rdb_value *v, struct rk_err *err)
     case RDB_VALUE_HASH_VALUE: return hash_value(t, v, err);
     case RDB_VALUE_HASH_FIELD_EXPIRE: return hash_field_expire(t, v->num, err);
     case RDB_VALUE_MODULE_TYPE:
-        return key_error(t, err, "a module value is bigger than one RESTORE may carry, and module "
-                                 "values have no commands to build them: raise the payload limit");
+        return key_error(t, err,
+                         "a module value is bigger than one RESTORE may carry, and module "
+                         "values have no commands to build them: raise the payload limit");
     case RDB_VALUE_LIST_NODE:
     case RDB_VALUE_MODULE_DATA: return 0;
     default: return stream_event(t, v, err);
@@ -612,7 +634,8 @@ int typed_value(struct typed *t, const struct rdb_value *v, struct rk_err *err)
 int typed_end(struct typed *t, struct rk_err *err)
 {
     if (t->kind == RDB_KIND_STRING && !t->str_started) {
-        static const struct rdb_value empty = {.kind = RDB_VALUE_STRING, .data = (const unsigned char *)""};
+        static const struct rdb_value empty = {.kind = RDB_VALUE_STRING,
+                                               .data = (const unsigned char *)""};
         if (string_piece(t, &empty, err)) return -1;
     }
     if (batch_flush(t, err)) return -1;

@@ -94,7 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(whole.f.state == split.f.state);
     CHECK(whole.failed || whole.consumed == split.consumed);
     CHECK(whole.payload.len == split.payload.len);
-    CHECK(whole.payload.len == 0 || memcmp(whole.payload.data, split.payload.data, whole.payload.len) == 0);
+    CHECK(whole.payload.len == 0 ||
+          memcmp(whole.payload.data, split.payload.data, whole.payload.len) == 0);
     CHECK(whole.payload.len <= len);
     CHECK(whole.f.body_bytes == whole.payload.len);
     CHECK(strcmp(whole.f.replid, split.f.replid) == 0);

@@ -34,7 +34,8 @@ static long feed_all(struct repl_framing *f, const void *s, size_t len, size_t c
     size_t pos = 0;
     while (pos < len && f->state != REPL_DONE) {
         size_t n = len - pos < chunk ? len - pos : chunk;
-        ssize_t used = repl_framing_feed(f, (const unsigned char *)s + pos, n, collect, payload, err);
+        ssize_t used =
+            repl_framing_feed(f, (const unsigned char *)s + pos, n, collect, payload, err);
         if (used < 0) return -1;
         pos += (size_t)used;
         if ((size_t)used < n) break;
@@ -123,7 +124,8 @@ static void expect_framing_error(bool psync, const char *stream, const char *nee
 static void test_framing_errors(void **state)
 {
     (void)state;
-    expect_framing_error(true, "-ERR unknown command 'PSYNC'\r\n", "refused PSYNC: ERR unknown command", true);
+    expect_framing_error(true, "-ERR unknown command 'PSYNC'\r\n",
+                         "refused PSYNC: ERR unknown command", true);
     expect_framing_error(true, "+CONTINUE\r\n", "partial resynchronisation", false);
     expect_framing_error(true, "+FULLRESYNC abc 1\r\n", "malformed", false);
     expect_framing_error(true, "+OK\r\n", "unexpected answer to PSYNC", false);
@@ -209,7 +211,7 @@ static void test_replies(void **state)
 struct peer {
     int fd;
     pthread_t thread;
-    int fail_at;             /* answer this command (0-based) with an error, -1: never */
+    int fail_at; /* answer this command (0-based) with an error, -1: never */
     int ncmds;
     struct rk_buf cmds[MAX_CMDS]; /* each: args joined by '|' (tests use no '|') */
     size_t sizes[MAX_CMDS][8];    /* lengths of the first arguments */
@@ -222,7 +224,8 @@ static void *peer_thread(void *arg)
     char buf[65536];
     for (;;) {
         void *reply = NULL;
-        if (redisReaderGetReply(r, &reply) != REDIS_OK) abort(); /* no cmocka asserts off the main thread */
+        if (redisReaderGetReply(r, &reply) != REDIS_OK)
+            abort(); /* no cmocka asserts off the main thread */
         if (!reply) {
             ssize_t n = read(p->fd, buf, sizeof(buf));
             if (n <= 0) break;
@@ -235,8 +238,10 @@ static void *peer_thread(void *arg)
             struct rk_buf *b = &p->cmds[p->ncmds];
             for (size_t i = 0; i < c->elements; i++) {
                 if (i) rk_buf_append_byte(b, '|');
-                if (c->element[i]->len > 64) rk_buf_printf(b, "<%zu bytes>", c->element[i]->len);
-                else rk_buf_append(b, c->element[i]->str, c->element[i]->len);
+                if (c->element[i]->len > 64)
+                    rk_buf_printf(b, "<%zu bytes>", c->element[i]->len);
+                else
+                    rk_buf_append(b, c->element[i]->str, c->element[i]->len);
                 if (i < 8) p->sizes[p->ncmds][i] = c->element[i]->len;
             }
             rk_buf_append_byte(b, '\0');
@@ -269,9 +274,14 @@ static void rig_start(struct rig *g, uint64_t proto_max_bulk_len, int fail_at)
     assert_int_equal(pthread_create(&g->peer.thread, NULL, peer_thread, &g->peer), 0);
     g->conn = rconn_adopt(NULL, sv[0], "fake peer");
     g->pipe = rpipe_new(g->conn, NULL, NULL);
-    g->caps = (struct target_caps){.rdb_version = 10, .major = 7, .minor = 4,
-                                   .proto_max_bulk_len = proto_max_bulk_len, .abs_ttl = true,
-                                   .functions = true, .stream_ext = true, .create_consumer = true,
+    g->caps = (struct target_caps){.rdb_version = 10,
+                                   .major = 7,
+                                   .minor = 4,
+                                   .proto_max_bulk_len = proto_max_bulk_len,
+                                   .abs_ttl = true,
+                                   .functions = true,
+                                   .stream_ext = true,
+                                   .create_consumer = true,
                                    .hash_field_ttl = true};
     g->typed = typed_new(g->pipe, &g->caps, &g->stats);
 }
@@ -301,20 +311,28 @@ static const char *cmd(const struct rig *g, int i)
 
 static struct rdb_key_info key_info(const char *name, enum rdb_encoding enc, int64_t expire_ms)
 {
-    struct rdb_key_info k = {.key = (const unsigned char *)name, .key_len = strlen(name), .enc = enc,
-                             .expire_ms = expire_ms, .idle = -1, .freq = -1};
+    struct rdb_key_info k = {.key = (const unsigned char *)name,
+                             .key_len = strlen(name),
+                             .enc = enc,
+                             .expire_ms = expire_ms,
+                             .idle = -1,
+                             .freq = -1};
     return k;
 }
 
 /* One element, delivered in pieces of at most `piece` bytes. */
-static void element(struct typed *t, enum rdb_value_kind kind, const void *data, size_t len, size_t piece)
+static void element(struct typed *t, enum rdb_value_kind kind, const void *data, size_t len,
+                    size_t piece)
 {
     struct rk_err err = {{0}};
     size_t off = 0;
     do {
         size_t n = len - off < piece ? len - off : piece;
-        struct rdb_value v = {.kind = kind, .data = (const unsigned char *)data + off, .len = n,
-                              .offset = off, .total = len};
+        struct rdb_value v = {.kind = kind,
+                              .data = (const unsigned char *)data + off,
+                              .len = n,
+                              .offset = off,
+                              .total = len};
         if (typed_value(t, &v, &err)) fail_msg("typed_value: %s", err.msg);
         off += n;
     } while (off < len);
@@ -415,7 +433,9 @@ static void test_typed_zset_scores(void **state)
     assert_string_equal(strtok_r(NULL, "|", &save), "z");
     for (int i = 0; i < 5; i++) {
         const char *s = strtok_r(NULL, "|", &save);
-        double d = strcmp(s, "inf") == 0 ? INFINITY : strcmp(s, "-inf") == 0 ? -INFINITY : strtod(s, NULL);
+        double d = strcmp(s, "inf") == 0    ? INFINITY
+                   : strcmp(s, "-inf") == 0 ? -INFINITY
+                                            : strtod(s, NULL);
         assert_true(d == scores[i]);
         assert_string_equal(strtok_r(NULL, "|", &save), members[i]);
     }
@@ -448,8 +468,11 @@ static void test_typed_string_chunks(void **state)
     /* Longer than the target's proto-max-bulk-len: APPEND could not build it. */
     rig_start(&g, 1u << 20, -1);
     typed_begin(g.typed, &k);
-    struct rdb_value v = {.kind = RDB_VALUE_STRING, .data = (const unsigned char *)s, .len = 100,
-                          .offset = 0, .total = 2u << 20};
+    struct rdb_value v = {.kind = RDB_VALUE_STRING,
+                          .data = (const unsigned char *)s,
+                          .len = 100,
+                          .offset = 0,
+                          .total = 2u << 20};
     assert_int_equal(typed_value(g.typed, &v, &err), -1);
     assert_non_null(strstr(err.msg, "key \"s\" (string)"));
     assert_non_null(strstr(err.msg, "proto-max-bulk-len (1048576)"));
@@ -470,7 +493,8 @@ static void test_typed_stream(void **state)
     assert_int_equal(typed_value(g.typed, &e1, &err), 0);
     str(g.typed, RDB_VALUE_STREAM_FIELD, "f");
     str(g.typed, RDB_VALUE_STREAM_VALUE, "v");
-    struct rdb_value e2 = {.kind = RDB_VALUE_STREAM_ENTRY, .id = {6, 0}, .count = 1, .deleted = true};
+    struct rdb_value e2 = {
+        .kind = RDB_VALUE_STREAM_ENTRY, .id = {6, 0}, .count = 1, .deleted = true};
     assert_int_equal(typed_value(g.typed, &e2, &err), 0);
     str(g.typed, RDB_VALUE_STREAM_FIELD, "dead");
     str(g.typed, RDB_VALUE_STREAM_VALUE, "dead");
@@ -481,10 +505,11 @@ static void test_typed_stream(void **state)
     str(g.typed, RDB_VALUE_STREAM_FIELD, "b");
     str(g.typed, RDB_VALUE_STREAM_VALUE, "2");
     struct rdb_value meta = {.kind = RDB_VALUE_STREAM_META};
-    meta.u.stream = (struct rdb_stream_meta){.length = 2, .last_id = {7, 0}, .max_deleted = {6, 0},
-                                             .entries_added = 3, .groups = 1};
+    meta.u.stream = (struct rdb_stream_meta){
+        .length = 2, .last_id = {7, 0}, .max_deleted = {6, 0}, .entries_added = 3, .groups = 1};
     assert_int_equal(typed_value(g.typed, &meta, &err), 0);
-    struct rdb_value grp = {.kind = RDB_VALUE_STREAM_GROUP, .data = (const unsigned char *)"g", .len = 1};
+    struct rdb_value grp = {
+        .kind = RDB_VALUE_STREAM_GROUP, .data = (const unsigned char *)"g", .len = 1};
     grp.u.group = (struct rdb_stream_group){.last_id = {7, 0}, .entries_read = 2, .pel_size = 2};
     assert_int_equal(typed_value(g.typed, &grp, &err), 0);
     struct rdb_value pel1 = {.kind = RDB_VALUE_STREAM_PEL, .id = {5, 1}};
@@ -493,16 +518,19 @@ static void test_typed_stream(void **state)
     pel2.u.pel = (struct rdb_stream_pel){.delivery_time = 1700000000456, .delivery_count = 1};
     assert_int_equal(typed_value(g.typed, &pel1, &err), 0);
     assert_int_equal(typed_value(g.typed, &pel2, &err), 0);
-    struct rdb_value cons = {.kind = RDB_VALUE_STREAM_CONSUMER, .data = (const unsigned char *)"alice", .len = 5};
+    struct rdb_value cons = {
+        .kind = RDB_VALUE_STREAM_CONSUMER, .data = (const unsigned char *)"alice", .len = 5};
     cons.u.consumer.pel_size = 2;
     assert_int_equal(typed_value(g.typed, &cons, &err), 0);
     struct rdb_value cp1 = {.kind = RDB_VALUE_STREAM_CONSUMER_PEL, .id = {5, 1}};
     struct rdb_value cp2 = {.kind = RDB_VALUE_STREAM_CONSUMER_PEL, .id = {6, 0}};
-    struct rdb_value cp3 = {.kind = RDB_VALUE_STREAM_CONSUMER_PEL, .id = {9, 9}}; /* not in the PEL */
+    struct rdb_value cp3 = {.kind = RDB_VALUE_STREAM_CONSUMER_PEL,
+                            .id = {9, 9}}; /* not in the PEL */
     assert_int_equal(typed_value(g.typed, &cp1, &err), 0);
     assert_int_equal(typed_value(g.typed, &cp2, &err), 0);
     assert_int_equal(typed_value(g.typed, &cp3, &err), 0);
-    struct rdb_value idle = {.kind = RDB_VALUE_STREAM_CONSUMER, .data = (const unsigned char *)"bob", .len = 3};
+    struct rdb_value idle = {
+        .kind = RDB_VALUE_STREAM_CONSUMER, .data = (const unsigned char *)"bob", .len = 3};
     assert_int_equal(typed_value(g.typed, &idle, &err), 0);
     assert_int_equal(typed_end(g.typed, &err), 0);
     assert_int_equal(rig_stop(&g, &err), 0);
@@ -577,8 +605,10 @@ static void test_pipe_volume(void **state)
         rpipe_argc(g.pipe, 3);
         rpipe_arg_str(g.pipe, "SET");
         rpipe_arg_str(g.pipe, "k");
-        if (i == 10000) assert_int_equal(rpipe_arg_direct(g.pipe, payload, big, &err), 0);
-        else rpipe_arg_str(g.pipe, "some value of a few bytes");
+        if (i == 10000)
+            assert_int_equal(rpipe_arg_direct(g.pipe, payload, big, &err), 0);
+        else
+            rpipe_arg_str(g.pipe, "some value of a few bytes");
         assert_int_equal(rpipe_commit(g.pipe, &err), 0);
     }
     assert_int_equal(rig_stop(&g, &err), 0);
