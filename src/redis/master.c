@@ -50,6 +50,8 @@ struct master {
     char replid[41];
     char mark[41];
     /* Writing the RDB. */
+    int databases;      /* the target's number of databases */
+    struct rk_buf held; /* written, not yet sent: see write_replica */
     struct rdb_writer *writer;
     size_t file_index;
     uint64_t keys;
@@ -253,30 +255,56 @@ static int await_replica(struct master *m, struct rk_err *err)
 
 /* ---- the RDB ------------------------------------------------------------------------------ */
 
+/* A replica that finds a corrupt value in what it loads exits (Redis's
+ * rdbReportError), while one whose stream merely ends resumes. So bytes go
+ * to the target only once the reader has checked every key they hold: the
+ * writer's output waits in `held` until the key it belongs to ends. A key
+ * bigger than HOLD_MAX is sent as it comes (the reader checks it as
+ * thoroughly, just not before the target sees it). */
+#define HOLD_MAX (32u << 20)
+#define SEND_AT  (256u << 10)
+
+static int send_held(struct master *m, struct rk_err *err)
+{
+    if (!m->held.len) return 0;
+    int rc = rconn_write_all(m->replica, m->held.data, m->held.len, err);
+    rk_buf_reset(&m->held);
+    if (rc) rk_err_prefix(err, "the target stopped receiving (see its log for why)");
+    return rc;
+}
+
 static int write_replica(void *ctx, const void *data, size_t len, struct rk_err *err)
 {
     struct master *m = ctx;
-    if (rconn_write_all(m->replica, data, len, err)) {
-        rk_err_prefix(err, "the target stopped receiving (see its log for why)");
-        return -1;
-    }
-    return 0;
+    rk_buf_append(&m->held, data, len);
+    return m->held.len > HOLD_MAX ? send_held(m, err) : 0;
 }
 
 static int feed_event(void *ctx, const struct rdb_event *ev, struct rk_err *err)
 {
     struct master *m = ctx;
+    int rc;
     switch (ev->type) {
     case RDB_EVENT_AUX: return 0; /* the source server's facts, not the target's */
+    case RDB_EVENT_SELECT_DB:
+        /* A replica exits on a database it does not have. */
+        if (ev->u.db >= m->databases)
+            return rk_err_set(err, "offset %llu: database %d, and the target has %d (databases)",
+                              (unsigned long long)ev->offset, ev->u.db, m->databases);
+        return rdb_writer_event(m->writer, ev, err);
     case RDB_EVENT_KEY_END: {
-        int rc = rdb_writer_event(m->writer, ev, err);
+        if ((rc = rdb_writer_event(m->writer, ev, err)) != 0) return rc;
         uint64_t keys = rdb_writer_stats(m->writer)->keys;
         if (keys != m->keys && m->plan->progress)
             atomic_fetch_add_explicit(&m->plan->progress->keys, keys - m->keys,
                                       memory_order_relaxed);
         m->keys = keys;
-        return rc;
+        /* Everything handed over so far belongs to checked keys. */
+        return m->held.len >= SEND_AT ? send_held(m, err) : 0;
     }
+    case RDB_EVENT_END:
+        if ((rc = rdb_writer_event(m->writer, ev, err)) != 0) return rc;
+        return send_held(m, err);
     default: return rdb_writer_event(m->writer, ev, err);
     }
 }
@@ -376,6 +404,15 @@ int master_load(const struct master_plan *plan, bool *fallback, struct rk_err *e
     }
     bool over_tls = strcmp(tls, "yes") == 0;
     free(tls);
+    char *dbs = config_get(&m, "databases", &refused, err);
+    if (!dbs) {
+        if (!refused) *fallback = false;
+        rc = -1;
+        goto out;
+    }
+    int64_t ndb;
+    m.databases = rk_parse_i64(dbs, &ndb) == 0 && ndb > 0 && ndb < (1 << 30) ? (int)ndb : 16;
+    free(dbs);
     if (over_tls) {
         rc = rk_err_set(err, "the target replicates over TLS (tls-replication yes)");
         goto out;
@@ -419,6 +456,7 @@ out:
     if (m.replica) rconn_close(m.replica);
     if (m.listen_fd >= 0) close(m.listen_fd);
     rdb_writer_free(m.writer);
+    rk_buf_free(&m.held);
     free(m.old_diskless_load);
     if (m.old_masterauth) {
         memset(m.old_masterauth, 0, strlen(m.old_masterauth));

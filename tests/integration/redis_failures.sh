@@ -139,6 +139,36 @@ run out "$BIN" rdb push --method restore "$RK_TMP/flipped.rdb" "redis://127.0.0.
 rk_check_eq "a damaged input fails" 1 "$out_RC"
 rk_check_contains "the damage is described" "flipped.rdb" "$out"
 
+# A corrupt value in the middle (listpacks, damaged at 60% of the file): the
+# reader stops at it. With the replication method the target must never see
+# the damaged key (a replica exits on a corrupt RDB; one whose stream merely
+# ends carries on), so it stays up, a master, empty.
+rk_start_redis LP "${DBG[@]}"
+rr_cli "$LP" EVAL "for i = 1, 20000 do redis.call('HSET', 'h:' .. i, 'a', i, 'b', 'x' .. i, 'c', 'yyyyyyyy') end" 0 >/dev/null
+"$BIN" rdb pull -q "redis://127.0.0.1:$LP" "$RK_TMP/lp.rdb" && rk_pass || rk_fail "pull of the listpacks"
+size=$(stat -c %s "$RK_TMP/lp.rdb")
+cp "$RK_TMP/lp.rdb" "$RK_TMP/lp-bad.rdb"
+printf '\xFF\xFF\xFF' | dd of="$RK_TMP/lp-bad.rdb" bs=1 seek=$((size * 6 / 10)) conv=notrunc 2>/dev/null
+for method in replication restore; do
+    run out "$BIN" rdb push --method "$method" "$RK_TMP/lp-bad.rdb" "redis://127.0.0.1:$KEEP"
+    rk_check_eq "a corrupt value fails ($method)" 1 "$out_RC"
+    rk_check_contains "the damage is located ($method)" "offset" "$out"
+    rk_check_eq "the target is still up ($method)" PONG "$(rr_cli "$KEEP" PING)"
+    rk_check_eq "and a master ($method)" "role:master" "$(rr_cli "$KEEP" INFO replication | grep -o 'role:[a-z]*')"
+done
+
+# Keys in a database the target does not have: an error, and the target up.
+rk_start_redis MANY "${DBG[@]}" --databases 32
+rr_cli "$MANY" -n 20 SET in:db20 v >/dev/null
+"$BIN" rdb pull -q "redis://127.0.0.1:$MANY" "$RK_TMP/db20.rdb" && rk_pass || rk_fail "pull of db 20"
+run out "$BIN" rdb push --method replication "$RK_TMP/db20.rdb" "redis://127.0.0.1:$KEEP"
+rk_check_eq "database 20 into 16 databases fails (replication)" 1 "$out_RC"
+rk_check_contains "the database is named (replication)" "database 20" "$out"
+run out "$BIN" rdb push --method restore "$RK_TMP/db20.rdb" "redis://127.0.0.1:$KEEP"
+rk_check_eq "database 20 into 16 databases fails (restore)" 1 "$out_RC"
+rk_check_contains "the database is named (restore)" "SELECT 20: ERR DB index is out of range" "$out"
+rk_check_eq "the target is still up" PONG "$(rr_cli "$KEEP" PING)"
+
 # ---- a destination that cannot be written -------------------------------------------------------------------
 run out "$BIN" rdb pull "redis://127.0.0.1:$SRC2" "http://127.0.0.1:1/x.rdb"
 rk_check_eq "pull to a read-only store fails" 1 "$out_RC"
