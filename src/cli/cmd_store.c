@@ -290,7 +290,8 @@ static int run_cp(const struct store_config *cfg, const struct opts *o, const ch
     struct cli_progress progress;
     cli_progress_start(&progress, "copying", total);
     if (o->quiet) progress.enabled = false;
-    enum { CHUNK = 256 * 1024 };
+    /* Big enough that a download lands in it straight from libcurl (one copy). */
+    enum { CHUNK = 4 << 20 };
     unsigned char *buf = xmalloc(CHUNK);
     int status = CLI_EXIT_OK;
     for (;;) {
