@@ -238,13 +238,13 @@ def make_hash(g, key, size):
 
 
 def make_stream(g, key, size):
-    """A stream through the commands that shape its RDB form, run one by one
-    (later ones need the IDs earlier ones returned)."""
+    """The XADDs of a stream (stream_extras does the rest once they ran)."""
     r = g.r
     fieldsets = [[g.blob(1, 8) for _ in range(r.randint(1, 4))] for _ in range(3)]
-    # Explicit IDs stay above the clock, so that "*" entries in between
-    # (which take the clock or the last ID) never get ahead of them.
-    ms = int(time.time() * 1000) + r.randint(10 ** 6, 10 ** 9)
+    # IDs from the seed, not the clock, so that a seed makes the same
+    # stream again: "ms-*" (Redis picks the sequence) and full IDs, some
+    # with big sequence numbers.
+    ms, seq = 1_700_000_000_000 + r.randint(0, 10 ** 9), -1
     steps = []
     for _ in range(size):
         fields = r.choice(fieldsets)
@@ -255,11 +255,15 @@ def make_stream(g, key, size):
         args = []
         for f in fields:
             args += [f, g.element()]
+        step = r.choice([0, 0, 1, r.randint(1, 10 ** 6)])
         if r.random() < 0.5:
-            ms += r.choice([0, 0, 1, r.randint(1, 10 ** 6)])
+            seq = seq + 1 if step == 0 else 0
+            ms += step
             steps.append([b"XADD", key, b"%d-*" % ms] + args)
         else:
-            steps.append([b"XADD", key, b"*"] + args)
+            seq = seq + r.randint(1, 1000) if step == 0 else r.choice([0, r.randint(0, 2 ** 40)])
+            ms += step
+            steps.append([b"XADD", key, b"%d-%d" % (ms, seq)] + args)
     return steps
 
 
