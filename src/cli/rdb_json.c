@@ -25,6 +25,7 @@ struct json_state {
     unsigned char b64[3];
     size_t b64_len;
     uint64_t keys;
+    bool in_key; /* module aux data arrives outside any key: not ours to print */
 };
 
 static void sep(struct json_state *j)
@@ -67,16 +68,24 @@ static void base64_piece(struct json_state *j, const unsigned char *data, size_t
     }
 }
 
+/* Closing a nested list returns to the level above, which has at least one
+ * element already: the next sibling needs a comma. */
 static void close_consumer(struct json_state *j)
 {
-    if (j->in_consumer) fputs("]}", j->out);
+    if (j->in_consumer) {
+        fputs("]}", j->out);
+        j->first = false;
+    }
     j->in_consumer = false;
 }
 
 static void close_group(struct json_state *j)
 {
     close_consumer(j);
-    if (j->in_group) fputs("]}", j->out);
+    if (j->in_group) {
+        fputs("]}", j->out);
+        j->first = false;
+    }
     j->in_group = false;
 }
 
@@ -175,19 +184,21 @@ static void stream_value(struct json_state *j, const struct rdb_value *v)
         sep(j);
         fputs("{\"id\":", out);
         write_id(out, v->id);
-        fputs(",\"fields\":{", out);
-        if (v->count == 0) fputs("}}", out);
+        /* A flat [field, value, ...] list, as XRANGE answers: an entry may
+         * repeat a field, which an object could not hold. */
+        fputs(",\"fields\":[", out);
+        if (v->count == 0) fputs("]}", out);
         return;
     case RDB_VALUE_STREAM_FIELD:
         if (j->entry_deleted) return;
         string_piece(j, v);
-        if (rdb_value_complete(v)) putc(':', out);
+        if (rdb_value_complete(v)) putc(',', out);
         return;
     case RDB_VALUE_STREAM_VALUE:
         if (j->entry_deleted) return;
         string_piece(j, v);
         if (rdb_value_complete(v)) {
-            if (--j->fields_left == 0) fputs("}}", out);
+            if (--j->fields_left == 0) fputs("]}", out);
             else putc(',', out);
         }
         return;
@@ -221,7 +232,7 @@ static void stream_value(struct json_state *j, const struct rdb_value *v)
         sep(j);
         fputs("{\"id\":", out);
         write_id(out, v->id);
-        fprintf(out, ",\"delivery_time\":%" PRIu64 ",\"delivery_count\":%" PRIu64 "}",
+        fprintf(out, ",\"delivery_time\":%" PRId64 ",\"delivery_count\":%" PRIu64 "}",
                 v->u.pel.delivery_time, v->u.pel.delivery_count);
         return;
     case RDB_VALUE_STREAM_CONSUMERS:
@@ -233,7 +244,7 @@ static void stream_value(struct json_state *j, const struct rdb_value *v)
         sep(j);
         fputs("{\"name\":", out);
         json_write_string(out, v->data, v->len);
-        fprintf(out, ",\"seen_time\":%" PRIu64 ",\"active_time\":%" PRIu64 ",\"pending\":[",
+        fprintf(out, ",\"seen_time\":%" PRId64 ",\"active_time\":%" PRId64 ",\"pending\":[",
                 v->u.consumer.seen_time, v->u.consumer.active_time);
         j->in_consumer = true;
         j->first = true;
@@ -252,7 +263,10 @@ static void stream_value(struct json_state *j, const struct rdb_value *v)
         j->first = true;
         return;
     case RDB_VALUE_STREAM_IDMP_PRODUCER:
-        if (j->in_producer) fputs("]}", out);
+        if (j->in_producer) {
+            fputs("]}", out);
+            j->first = false;
+        }
         sep(j);
         fputs("{\"producer\":", out);
         json_write_string(out, v->data, v->len);
@@ -335,9 +349,17 @@ static int json_handler(void *ctx, const struct rdb_event *ev, struct rk_err *er
 {
     struct json_state *j = ctx;
     switch (ev->type) {
-    case RDB_EVENT_KEY: key_begin(j, ev->u.key); break;
-    case RDB_EVENT_VALUE: value(j, ev->u.value); break;
-    case RDB_EVENT_KEY_END: key_end(j); break;
+    case RDB_EVENT_KEY:
+        key_begin(j, ev->u.key);
+        j->in_key = true;
+        break;
+    case RDB_EVENT_VALUE:
+        if (j->in_key) value(j, ev->u.value);
+        break;
+    case RDB_EVENT_KEY_END:
+        key_end(j);
+        j->in_key = false;
+        break;
     default: break;
     }
     if (ferror(j->out)) return rk_err_set(err, "writing the output failed");

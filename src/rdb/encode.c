@@ -81,7 +81,10 @@ static void put_double_text(struct rk_buf *b, double d)
     if (isnan(d)) n = 253;
     else if (isinf(d)) n = d > 0 ? 254 : 255;
     else {
-        if (d > -4503599627370495.0 && d < 4503599627370496.0 && d == (double)(long long)d)
+        /* Redis prints whole numbers as integers, which loses the sign of -0;
+         * "%.17g" keeps it, and every loader reads it back. */
+        if (d > -4503599627370495.0 && d < 4503599627370496.0 && d == (double)(long long)d &&
+            !(d == 0 && signbit(d)))
             snprintf(text, sizeof(text), "%lld", (long long)d);
         else
             snprintf(text, sizeof(text), "%.17g", d);
@@ -188,6 +191,11 @@ int enc_key_begin(struct key_encoder *e, struct rdb_key_info *k, struct rk_err *
     case RDB_ENC_VALKEY_HASH_2:
         e->mode = ENC_BUFFER;
         break;
+    case RDB_ENC_HASH_METADATA: case RDB_ENC_HASH_LISTPACK_EX:
+    case RDB_ENC_HASH_METADATA_PRE_GA: case RDB_ENC_HASH_LISTPACK_EX_PRE_GA:
+        /* Copied as they are, expired fields would stay: rebuild to leave them out. */
+        if (e->drop_expired) e->mode = ENC_BUFFER;
+        break;
     case RDB_ENC_HASH_ZIPMAP:
         /* Redis 2.4 hashes: tiny, and some in the wild carry a header Redis
          * 7's integrity check refuses; rebuilt, they load everywhere. */
@@ -196,7 +204,6 @@ int enc_key_begin(struct key_encoder *e, struct rdb_key_info *k, struct rk_err *
     default:
         break;
     }
-    if (e->mode != ENC_PASS) e->stats->keys_rewritten++;
     k->want = e->mode == ENC_PASS ? RDB_WANT_RAW : RDB_WANT_VALUES;
     if (e->mode == ENC_BUFFER) return 0; /* the type is known only at the end */
     if (begin(e, err)) return -1;
@@ -546,14 +553,14 @@ static int stream_value(struct key_encoder *e, const struct rdb_value *v, struct
     case RDB_VALUE_STREAM_PEL:
         put_u64be(b, v->id.ms);
         put_u64be(b, v->id.seq);
-        put_u64le(b, v->u.pel.delivery_time);
+        put_u64le(b, (uint64_t)v->u.pel.delivery_time);
         enc_put_len(b, v->u.pel.delivery_count);
         break;
     case RDB_VALUE_STREAM_CONSUMERS: enc_put_len(b, v->count); break;
     case RDB_VALUE_STREAM_CONSUMER:
         enc_put_string(b, v->data, v->len);
-        put_u64le(b, v->u.consumer.seen_time);
-        if (sv >= 3) put_u64le(b, v->u.consumer.active_time);
+        put_u64le(b, (uint64_t)v->u.consumer.seen_time);
+        if (sv >= 3) put_u64le(b, (uint64_t)v->u.consumer.active_time);
         enc_put_len(b, v->u.consumer.pel_size);
         break;
     case RDB_VALUE_STREAM_CONSUMER_PEL:
@@ -624,6 +631,8 @@ int enc_key_end(struct key_encoder *e, const struct rdb_key_info *k, bool *empty
         *empty = true;
         e->stats->keys_empty++;
         if (e->begun) e->owner.drop(e->owner.ctx);
+        return 0;
     }
+    if (e->mode != ENC_PASS) e->stats->keys_rewritten++;
     return 0;
 }

@@ -227,13 +227,13 @@ struct rdb_stream_group {
 };
 
 struct rdb_stream_pel {
-    uint64_t delivery_time;
+    int64_t delivery_time; /* ms */
     uint64_t delivery_count;
 };
 
 struct rdb_stream_consumer {
-    uint64_t seen_time;
-    uint64_t active_time; /* = seen_time before type 21 */
+    int64_t seen_time;   /* ms */
+    int64_t active_time; /* ms; = seen_time before type 21; -1: never active (RDB 13) */
     uint64_t pel_size;
 };
 

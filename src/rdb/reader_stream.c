@@ -336,7 +336,7 @@ int rd_stream_step(struct rdb_reader *r)
             p = rdb_window_peek(&r->w, 24);
             rd_value_reset(r, RDB_VALUE_STREAM_PEL);
             r->v.id = (struct rdb_stream_id){be64(p), be64(p + 8)};
-            r->v.u.pel.delivery_time = rd_le64(p + 16);
+            r->v.u.pel.delivery_time = (int64_t)rd_le64(p + 16);
             r->v.u.pel.delivery_count = n;
             rdb_window_skip(&r->w, 24 + lsize);
             r->left2--;
@@ -364,8 +364,8 @@ int rd_stream_step(struct rdb_reader *r)
         p = rdb_window_peek(&r->w, times);
         rd_value_reset(r, RDB_VALUE_STREAM_CONSUMER);
         struct rdb_stream_consumer *c = &r->v.u.consumer;
-        c->seen_time = rd_le64(p);
-        c->active_time = version >= 3 ? rd_le64(p + 8) : c->seen_time;
+        c->seen_time = (int64_t)rd_le64(p);
+        c->active_time = version >= 3 ? (int64_t)rd_le64(p + 8) : c->seen_time;
         c->pel_size = n;
         rdb_window_skip(&r->w, times + lsize);
         r->left3 = n;

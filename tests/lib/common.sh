@@ -12,7 +12,6 @@ export RDBKEEP_SRC RDBKEEP_BIN
 
 RK_TMP=$(mktemp -d "${TMPDIR:-/tmp}/rdbkeep-test.XXXXXX")
 RK_PIDS=()
-RK_PORTS=()
 RK_FAILS=0
 RK_CHECKS=0
 
@@ -26,8 +25,7 @@ rk_cleanup() {
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -9 "$pid" 2>/dev/null || true
     done
-    local port
-    for port in "${RK_PORTS[@]}"; do rmdir "/tmp/rdbkeep-ports/$port" 2>/dev/null || true; done
+    rk_release_ports
     if [ "${RK_KEEP_TMP:-0}" = 1 ]; then
         echo "kept $RK_TMP" >&2
     else
@@ -39,20 +37,37 @@ trap rk_cleanup EXIT
 rk_log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 
 # rk_free_port: prints a TCP port nothing listens on, reserved against other
-# tests of this suite running at the same time (mkdir is atomic).
+# tests of this suite running at the same time (mkdir is atomic). The
+# reservation names this script's PID ($$ is the script's own PID even in the
+# $(...) subshell callers use), so rk_release_ports finds it at exit, and a
+# reservation whose script died is taken back.
+RK_PORT_DIR=/tmp/rdbkeep-ports
 rk_free_port() {
-    mkdir -p /tmp/rdbkeep-ports
-    local port
+    mkdir -p "$RK_PORT_DIR"
+    local port owner
     for _ in $(seq 200); do
         port=$((20000 + RANDOM % 20000))
         (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
-        mkdir "/tmp/rdbkeep-ports/$port" 2>/dev/null || continue
-        RK_PORTS+=("$port")
+        if ! mkdir "$RK_PORT_DIR/$port" 2>/dev/null; then
+            owner=$(cat "$RK_PORT_DIR/$port/owner" 2>/dev/null || true)
+            [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null || continue
+            rm -rf "$RK_PORT_DIR/$port"
+            mkdir "$RK_PORT_DIR/$port" 2>/dev/null || continue
+        fi
+        echo "$$" >"$RK_PORT_DIR/$port/owner"
         echo "$port"
         return 0
     done
     echo "no free port found" >&2
     return 1
+}
+
+rk_release_ports() {
+    local d
+    for d in "$RK_PORT_DIR"/*/; do
+        [ "$(cat "$d/owner" 2>/dev/null)" = "$$" ] && rm -rf "$d"
+    done
+    return 0
 }
 
 # rk_wait_port PORT [SECONDS]: waits until 127.0.0.1:PORT accepts connections.

@@ -14,7 +14,7 @@ rk_port_range() {
     for _ in $(seq 200); do
         base=$((41000 + (RANDOM % (19000 / size)) * size))
         mkdir "/tmp/rdbkeep-ports/range-$base" 2>/dev/null || continue
-        RK_PORTS+=("range-$base")
+        echo "$$" >"/tmp/rdbkeep-ports/range-$base/owner" # released by rk_release_ports
         echo "$base-$((base + size - 1))"
         return 0
     done

@@ -219,7 +219,8 @@ def canon_stream(v):
             "consumers": sorted(consumers, key=lambda c: c["name"]),
         })
     out = {
-        "entries": [(e["id"], tuple((B(f), B(x)) for f, x in e["fields"].pairs))
+        # Our entries carry a flat [field, value, ...] list (a field may repeat).
+        "entries": [(e["id"], tuple((B(f), B(x)) for f, x in zip(e["fields"][::2], e["fields"][1::2])))
                     for e in v["entries"]],
         "length": v["length"],
         "last_id": v["last_id"],
