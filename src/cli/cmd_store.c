@@ -232,6 +232,23 @@ static int run_rm(const struct store_config *cfg, const char *uri)
 
 /* ------------------------------------------------------------------- cp -- */
 
+static void on_progress(void *arg, uint64_t total)
+{
+    cli_progress_update(arg, total, 0);
+}
+
+/* The copy's source, which stops when a signal asks us to. */
+static ssize_t read_unless_interrupted(void *arg, void *buf, size_t cap, struct rk_err *err)
+{
+    if (interrupted) return rk_err_set(err, "interrupted");
+    return io_source_read(arg, buf, cap, err);
+}
+
+static void free_wrapped(void *arg)
+{
+    io_source_free(arg);
+}
+
 /* "s3://b/dir/" + source "…/x.rdb" -> "s3://b/dir/x.rdb". */
 static char *resolve_destination(const char *src, const char *dst)
 {
@@ -290,40 +307,22 @@ static int run_cp(const struct store_config *cfg, const struct opts *o, const ch
     struct cli_progress progress;
     cli_progress_start(&progress, "copying", total);
     if (o->quiet) progress.enabled = false;
-    /* Big enough that a download lands in it straight from libcurl (one copy). */
-    enum { CHUNK = 4 << 20 };
-    unsigned char *buf = xmalloc(CHUNK);
+    counter.on_count = on_progress;
+    counter.on_count_arg = &progress;
+    /* The sink pulls from the source itself where it can (an upload reads
+     * straight into libcurl's buffer). */
+    src = io_fn_source_new(read_unless_interrupted, free_wrapped, src);
     int status = CLI_EXIT_OK;
-    for (;;) {
-        if (interrupted) {
-            rk_err_set(&err, "interrupted");
-            status = CLI_EXIT_FAIL;
-            break;
-        }
-        ssize_t n = io_source_read(src, buf, CHUNK, &err);
-        if (n < 0) {
-            status = CLI_EXIT_FAIL;
-            break;
-        }
-        if (n == 0) {
-            /* A signal that arrived during the last read still cancels. */
-            if (interrupted) {
-                rk_err_set(&err, "interrupted");
-                status = CLI_EXIT_FAIL;
-            }
-            break;
-        }
-        if (io_sink_write(dst, buf, (size_t)n, &err) < 0) {
-            status = CLI_EXIT_FAIL;
-            break;
-        }
-        cli_progress_update(&progress, io_counter_get(&counter), 0);
+    if (io_sink_write_from(dst, src, NULL, &err) < 0) status = CLI_EXIT_FAIL;
+    /* A signal that arrived during the last read still cancels. */
+    if (status == CLI_EXIT_OK && interrupted) {
+        rk_err_set(&err, "interrupted");
+        status = CLI_EXIT_FAIL;
     }
     if (status == CLI_EXIT_OK && io_sink_close(dst, &err) < 0) status = CLI_EXIT_FAIL;
     if (status != CLI_EXIT_OK) io_sink_abort(dst);
     cli_progress_finish(&progress);
     if (status != CLI_EXIT_OK) fail_msg(&err);
-    free(buf);
     io_sink_free(dst);
     io_source_free(src);
     free(dst_uri);

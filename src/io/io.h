@@ -40,6 +40,7 @@
 /* ---------------------------------------------------------------- sinks -- */
 
 struct io_sink;
+struct io_source;
 
 struct io_sink_ops {
     const char *name;
@@ -51,7 +52,15 @@ struct io_sink_ops {
     void (*abort)(struct io_sink *s);
     /* Release memory only (the next stage is freed by the generic code). */
     void (*free)(struct io_sink *s);
+    /* Optional: take everything src has, reading it straight into the
+     * sink's own buffers (a network upload reads into libcurl's buffer:
+     * one copy fewer). Returns 0, -1 on error, or IO_DECLINED to let
+     * io_sink_write_from() run the ordinary loop. Does not close. */
+    int (*write_from)(struct io_sink *s, struct io_source *src, uint64_t *copied,
+                      struct rk_err *err);
 };
+
+#define IO_DECLINED 1
 
 enum io_state { IO_OPEN = 0, IO_CLOSED, IO_ABORTED, IO_FAILED };
 
@@ -66,6 +75,11 @@ struct io_sink {
 void io_sink_init(struct io_sink *s, const struct io_sink_ops *ops, struct io_sink *next);
 
 int io_sink_write(struct io_sink *s, const void *data, size_t len, struct rk_err *err);
+/* Writes everything src has into s (until src ends), through the sink's
+ * write_from when it has one; *copied (may be NULL) gets the count. Does not
+ * close s. */
+int io_sink_write_from(struct io_sink *s, struct io_source *src, uint64_t *copied,
+                       struct rk_err *err);
 int io_sink_close(struct io_sink *s, struct rk_err *err);
 void io_sink_abort(struct io_sink *s);
 void io_sink_free(struct io_sink *s);
@@ -125,16 +139,20 @@ typedef ssize_t (*io_read_fn)(void *arg, void *buf, size_t cap, struct rk_err *e
 typedef void (*io_free_fn)(void *arg);
 struct io_source *io_fn_source_new(io_read_fn read_fn, io_free_fn free_fn, void *arg);
 
-/* Pumps src into dst until src ends. Does not close dst (the caller decides
- * between close and abort). *copied (may be NULL) gets the byte count. */
+/* Pumps src into dst until src ends (io_sink_write_from). Does not close dst
+ * (the caller decides between close and abort). *copied (may be NULL) gets
+ * the byte count. */
 int io_copy(struct io_source *src, struct io_sink *dst, uint64_t *copied, struct rk_err *err);
 
 /* -------------------------------------------------------------- filters -- */
 
 /* Counting: bytes seen so far, readable from another thread while the stream
- * runs. */
+ * runs. on_count (optional) is called in the stream's thread after each
+ * chunk, with the new total: a progress bar's hook. */
 struct io_counter {
     _Atomic uint64_t bytes;
+    void (*on_count)(void *arg, uint64_t total);
+    void *on_count_arg;
 };
 static inline uint64_t io_counter_get(const struct io_counter *c)
 {

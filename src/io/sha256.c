@@ -65,8 +65,13 @@ static void sha_sink_free(struct io_sink *s)
     free(h);
 }
 
-static const struct io_sink_ops sha_sink_ops = {"sha256", sha_sink_write, sha_sink_close,
-                                                io_filter_abort_next, sha_sink_free};
+static const struct io_sink_ops sha_sink_ops = {
+    .name = "sha256",
+    .write = sha_sink_write,
+    .close = sha_sink_close,
+    .abort = io_filter_abort_next,
+    .free = sha_sink_free,
+};
 
 struct io_sink *io_sha256_sink_new(struct io_sink *next, struct io_digest *digest)
 {

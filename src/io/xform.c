@@ -64,8 +64,13 @@ static void xform_sink_free(struct io_sink *s)
     free(xs);
 }
 
-static const struct io_sink_ops xform_sink_ops = {"transform", xform_sink_write, xform_sink_close,
-                                                  io_filter_abort_next, xform_sink_free};
+static const struct io_sink_ops xform_sink_ops = {
+    .name = "transform",
+    .write = xform_sink_write,
+    .close = xform_sink_close,
+    .abort = io_filter_abort_next,
+    .free = xform_sink_free,
+};
 
 struct io_sink *io_xform_sink_new(struct io_sink *next, struct io_xform *x)
 {

@@ -431,7 +431,25 @@ static void fw_free(struct io_sink *s)
     free(w);
 }
 
-static const struct io_sink_ops ftp_writer_ops = {"ftp", fw_write, fw_close, fw_abort, fw_free};
+static int fw_write_from(struct io_sink *s, struct io_source *src, uint64_t *copied,
+                         struct rk_err *err)
+{
+    struct ftp_writer *w = (struct ftp_writer *)s;
+    int rc = xfer_push_source(&w->x, src, 0, copied, w->what, err);
+    w->written += *copied;
+    if (rc != STORE_OK)
+        return fw_fail(w, w->x.done && !w->x.source_failed ? ftp_error(&w->x, w->what, err) : rc);
+    return 0;
+}
+
+static const struct io_sink_ops ftp_writer_ops = {
+    .name = "ftp",
+    .write = fw_write,
+    .close = fw_close,
+    .abort = fw_abort,
+    .free = fw_free,
+    .write_from = fw_write_from,
+};
 
 static struct io_sink *ftp_open_write(const struct store_config *cfg, const struct store_uri *u,
                                       int64_t size_hint, int *result, struct rk_err *err)

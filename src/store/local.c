@@ -309,7 +309,13 @@ static void lw_free(struct io_sink *s)
     free(w);
 }
 
-static const struct io_sink_ops local_writer_ops = {"local", lw_write, lw_close, lw_abort, lw_free};
+static const struct io_sink_ops local_writer_ops = {
+    .name = "local",
+    .write = lw_write,
+    .close = lw_close,
+    .abort = lw_abort,
+    .free = lw_free,
+};
 
 static int special_close(struct io_sink *s, struct rk_err *err)
 {
@@ -330,8 +336,13 @@ static void special_abort(struct io_sink *s)
     w->fd = -1;
 }
 
-static const struct io_sink_ops special_writer_ops = {"local", lw_write, special_close,
-                                                      special_abort, lw_free};
+static const struct io_sink_ops special_writer_ops = {
+    .name = "local",
+    .write = lw_write,
+    .close = special_close,
+    .abort = special_abort,
+    .free = lw_free,
+};
 
 static struct io_sink *local_open_temp(const char *target, int *result, struct rk_err *err)
 {

@@ -185,8 +185,30 @@ static void pw_free(struct io_sink *s)
     free(w);
 }
 
-static const struct io_sink_ops parts_writer_ops = {"upload", pw_write, pw_close, pw_abort,
-                                                    pw_free};
+/* A streamed PUT reads its source straight into libcurl's buffer. */
+static int pw_write_from(struct io_sink *s, struct io_source *src, uint64_t *copied,
+                         struct rk_err *err)
+{
+    struct parts_writer *w = (struct parts_writer *)s;
+    if (!w->streaming) return IO_DECLINED;
+    int rc = xfer_push_source(&w->x, src, (uint64_t)w->size_hint, copied, w->what, err);
+    w->written += *copied;
+    if (rc != STORE_OK) {
+        if (w->x.done && w->x.result == CURLE_OK && !w->x.source_failed && !xfer_status_ok(&w->x))
+            rc = w->ops->http_error(w->ctx, &w->x, w->what, err);
+        return wfail(w, rc);
+    }
+    return 0;
+}
+
+static const struct io_sink_ops parts_writer_ops = {
+    .name = "upload",
+    .write = pw_write,
+    .close = pw_close,
+    .abort = pw_abort,
+    .free = pw_free,
+    .write_from = pw_write_from,
+};
 
 struct io_sink *parts_writer_new(const struct store_config *cfg, const struct parts_ops *ops,
                                  void *ctx, const char *what, int64_t size_hint,

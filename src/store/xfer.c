@@ -1,5 +1,6 @@
 /* The libcurl bridge described in xfer.h. */
 #include "store/xfer.h"
+#include "io/io.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -135,6 +136,25 @@ static size_t read_cb(char *buf, size_t size, size_t n, void *arg)
         x->sent += k;
         return k;
     }
+    if (x->up_source) {
+        ssize_t got = io_source_read(x->up_source, buf, cap, &x->source_err);
+        if (got < 0) {
+            x->source_failed = true;
+            return CURL_READFUNC_ABORT;
+        }
+        if (got == 0) {
+            /* The source is done, not the upload: close decides that. */
+            x->source_ended = true;
+            x->send_paused = true;
+            return CURL_READFUNC_PAUSE;
+        }
+        if (x->up_limit && x->sent + (uint64_t)got > x->up_limit) {
+            x->over_limit = true;
+            return CURL_READFUNC_ABORT;
+        }
+        x->sent += (uint64_t)got;
+        return (size_t)got;
+    }
     if (x->src_len) {
         size_t k = x->src_len < cap ? x->src_len : cap;
         memcpy(buf, x->src, k);
@@ -234,6 +254,9 @@ static void clear_response(struct xfer *x)
     x->src_eof = false;
     x->send_paused = false;
     x->sent = 0;
+    x->up_source = NULL;
+    x->up_limit = 0;
+    x->source_ended = x->source_failed = x->over_limit = false;
 }
 
 void xfer_init(struct xfer *x, const struct store_config *cfg)
@@ -427,6 +450,51 @@ int xfer_push(struct xfer *x, const void *data, size_t len, const char *what, st
     x->src = NULL;
     if (x->src_len) {
         x->src_len = 0;
+        if (x->result != CURLE_OK) return xfer_transport_error(x, what, err);
+        rk_err_set(err, "%s: the server ended the upload early (status %ld)", what, x->status);
+        return xfer_status_result(x->status);
+    }
+    return STORE_OK;
+}
+
+int xfer_push_source(struct xfer *x, struct io_source *src, uint64_t limit, uint64_t *moved,
+                     const char *what, struct rk_err *err)
+{
+    uint64_t before = x->sent;
+    x->up_source = src;
+    x->up_limit = limit;
+    x->source_ended = false;
+    if (x->send_paused && !x->done) {
+        x->send_paused = false;
+        x->last_activity_ns = rk_monotonic_ns();
+        curl_easy_pause(x->easy, CURLPAUSE_CONT);
+    }
+    while (!x->source_ended && !x->done) xfer_poll(x, 1000);
+    x->up_source = NULL;
+    *moved = x->sent - before;
+    if (!x->source_ended && x->done && x->result == CURLE_OK && !x->source_failed &&
+        !x->over_limit) {
+        /* curl stops asking once it has the announced size: the source
+         * must be at its end too. */
+        char probe;
+        ssize_t n = io_source_read(src, &probe, 1, &x->source_err);
+        if (n < 0)
+            x->source_failed = true;
+        else if (n > 0)
+            x->over_limit = true;
+        else
+            x->source_ended = true;
+    }
+    if (x->source_failed) {
+        rk_err_set(err, "%s", x->source_err.msg);
+        return STORE_FAIL;
+    }
+    if (x->over_limit) {
+        rk_err_set(err, "%s: more data than the %llu bytes announced", what,
+                   (unsigned long long)limit);
+        return STORE_FAIL;
+    }
+    if (!x->source_ended) {
         if (x->result != CURLE_OK) return xfer_transport_error(x, what, err);
         rk_err_set(err, "%s: the server ended the upload early (status %ld)", what, x->status);
         return xfer_status_result(x->status);

@@ -75,6 +75,11 @@ struct xfer {
     bool src_eof;
     bool send_paused;
     uint64_t sent;
+    /* Upload pulled straight from a source (xfer_push_source). */
+    struct io_source *up_source;
+    uint64_t up_limit; /* fail past this many bytes (a declared size); 0: none */
+    bool source_ended, source_failed, over_limit;
+    struct rk_err source_err;
 
     uint64_t last_activity_ns;
 };
@@ -105,6 +110,11 @@ int xfer_wait(struct xfer *x);
  * end of the data and waits for the answer. */
 int xfer_push(struct xfer *x, const void *data, size_t len, const char *what, struct rk_err *err);
 int xfer_finish_upload(struct xfer *x, const char *what, struct rk_err *err);
+/* Like xfer_push, but curl's read callback reads src straight into curl's own
+ * buffer (no copy of ours) until src ends; *moved gets the count. Does not
+ * finish the upload. */
+int xfer_push_source(struct xfer *x, struct io_source *src, uint64_t limit, uint64_t *moved,
+                     const char *what, struct rk_err *err);
 ssize_t xfer_pull(struct xfer *x, void *buf, size_t cap, const char *what, struct rk_err *err);
 
 /* The store_result and message for a finished transfer whose curl result is

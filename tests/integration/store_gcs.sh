@@ -51,7 +51,7 @@ st_roundtrip "gcs oauth small" "$RK_TMP/small" "$GS/o/small.rdb" "${PARTS[@]}"
 st_roundtrip "gcs oauth 100MB multipart" "$RK_TMP/big" "$GS/o/big.rdb" "${PARTS[@]}"
 # Between stores: S3 (AWS4 signatures) to GCS (bearer token), same server.
 if out=$(AWS_ACCESS_KEY_ID=$EMU_S3_KEY AWS_SECRET_ACCESS_KEY=$EMU_S3_SECRET AWS_ENDPOINT_URL=$ENDPOINT \
-    "${RK_STORE[@]}" cp -q "s3://backups/g/big.rdb" "$GS/o/copied.rdb" 2>&1); then rk_pass; else rk_fail "s3 to gcs: $out"; fi
+    "${RK_STORE[@]}" cp -q "${PARTS[@]}" "s3://backups/g/big.rdb" "$GS/o/copied.rdb" 2>&1); then rk_pass; else rk_fail "s3 to gcs: $out"; fi
 st_check_download "s3 to gcs" "$GS/o/copied.rdb" "$RK_TMP/big"
 "${RK_STORE[@]}" rm "$GS/o/copied.rdb"
 rk_check_eq "gcs oauth ls" "$(printf '%s\n' "$GS/o/big.rdb" "$GS/o/small.rdb")" "$(st_ls_keys "$GS/o/")"
