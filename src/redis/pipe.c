@@ -16,7 +16,7 @@
 
 #define FLUSH_AT     (256u << 10) /* start writing once this much is buffered */
 #define HIGH_WATER   (4u << 20)   /* wait while more than this is buffered */
-#define MAX_INFLIGHT 500000u      /* commands whose reply is still to come */
+#define MAX_INFLIGHT 200000u      /* commands whose reply is still to come */
 #define IN_CHUNK     (256u << 10)
 #define SEND_MAX     (4u << 20) /* bytes per write call */
 #define KEY_KEEP     65         /* bytes of a key kept for messages (64 shown, then "...") */
