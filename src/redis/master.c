@@ -50,7 +50,8 @@ struct master {
     char replid[41];
     char mark[41];
     /* Writing the RDB. */
-    int databases;      /* the target's number of databases */
+    int databases; /* the target's number of databases */
+    bool in_module_aux;
     struct rk_buf held; /* written, not yet sent: see write_replica */
     struct rdb_writer *writer;
     size_t file_index;
@@ -284,8 +285,29 @@ static int feed_event(void *ctx, const struct rdb_event *ev, struct rk_err *err)
 {
     struct master *m = ctx;
     int rc;
+    if (m->in_module_aux) { /* dropped, as the RESTORE method drops it */
+        if (ev->type == RDB_EVENT_MODULE_AUX_END) m->in_module_aux = false;
+        return 0;
+    }
     switch (ev->type) {
     case RDB_EVENT_AUX: return 0; /* the source server's facts, not the target's */
+    case RDB_EVENT_MODULE_AUX:
+        /* A replica without the module exits on its aux data. */
+        m->in_module_aux = true;
+        m->plan->stats->module_aux_dropped++;
+        return 0;
+    case RDB_EVENT_KEY:
+        if (rdb_encoding_kind(ev->u.key->enc) == RDB_KIND_MODULE) {
+            /* ... and on a value of a module type it lacks, which cannot be
+             * told from here: RESTORE only fails the one command. */
+            char name[300];
+            key_quote(ev->u.key->key, ev->u.key->key_len, name, sizeof(name));
+            return rk_err_set(err,
+                              "key \"%s\" holds a module value: load it with --method "
+                              "restore (a replica without the module would exit)",
+                              name);
+        }
+        return rdb_writer_event(m->writer, ev, err);
     case RDB_EVENT_SELECT_DB:
         /* A replica exits on a database it does not have. */
         if (ev->u.db >= m->databases)
@@ -371,7 +393,7 @@ static int transfer(struct master *m, struct rk_err *err)
     st->fields_expired = ws->fields_expired;
     st->field_ttls_dropped = ws->field_ttls_dropped;
     st->functions_dropped = ws->functions_dropped;
-    st->module_aux_dropped = ws->module_aux_dropped;
+    st->module_aux_dropped += ws->module_aux_dropped;
     st->stream_idmp_dropped = ws->stream_idmp_dropped;
     st->bytes_sent = ws->bytes;
     return 0;
