@@ -60,6 +60,13 @@ long rconn_io_timeout(const struct rconn *c)
     return c->io_timeout_ms;
 }
 
+long rconn_set_io_timeout(struct rconn *c, long ms)
+{
+    long old = c->io_timeout_ms;
+    c->io_timeout_ms = ms;
+    return old;
+}
+
 bool rconn_cancelled(const struct rconn *c)
 {
     return c->cancelled && c->cancelled(c->cancel_arg);

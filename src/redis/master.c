@@ -442,7 +442,10 @@ int master_load(const struct master_plan *plan, bool *fallback, struct rk_err *e
     if ((rc = open_listener(&m, err)) != 0) goto out;
     /* FLUSHALL first: a replica loads from the socket only into an empty
      * dataset (on-empty-db), and a load means replacing it all anyway. */
-    if ((rc = ctl_call(&m, err, "FLUSHALL", "FLUSHALL", NULL, NULL, NULL)) != 0) goto out;
+    long io_timeout = rconn_set_io_timeout(m.ctl, 30L * 60 * 1000);
+    rc = ctl_call(&m, err, "FLUSHALL", "FLUSHALL", NULL, NULL, NULL);
+    rconn_set_io_timeout(m.ctl, io_timeout);
+    if (rc) goto out;
     if (plan->caps->functions &&
         (rc = ctl_call(&m, err, "FUNCTION FLUSH", "FUNCTION", "FLUSH", NULL, NULL)) != 0)
         goto out;

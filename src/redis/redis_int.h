@@ -38,6 +38,9 @@ ssize_t rconn_read(struct rconn *c, void *buf, size_t cap, struct rk_err *err);
 int rconn_write_all(struct rconn *c, const void *data, size_t len, struct rk_err *err);
 bool rconn_cancelled(const struct rconn *c);
 long rconn_io_timeout(const struct rconn *c);
+/* Sets the silence allowed (a FLUSHALL of a big dataset takes a while);
+ * returns the previous value. */
+long rconn_set_io_timeout(struct rconn *c, long ms);
 
 /* A synchronous command: formatted by hiredis, reply read with hiredis's
  * reader. Returns the reply (free with freeReplyObject; may be an error
