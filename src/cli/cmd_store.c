@@ -232,21 +232,11 @@ static int run_rm(const struct store_config *cfg, const char *uri)
 
 /* ------------------------------------------------------------------- cp -- */
 
-static void on_progress(void *arg, uint64_t total)
+/* After every chunk: draw the bar, and stop if a signal asked us to. */
+static int on_progress(void *arg, uint64_t total)
 {
     cli_progress_update(arg, total, 0);
-}
-
-/* The copy's source, which stops when a signal asks us to. */
-static ssize_t read_unless_interrupted(void *arg, void *buf, size_t cap, struct rk_err *err)
-{
-    if (interrupted) return rk_err_set(err, "interrupted");
-    return io_source_read(arg, buf, cap, err);
-}
-
-static void free_wrapped(void *arg)
-{
-    io_source_free(arg);
+    return interrupted != 0;
 }
 
 /* "s3://b/dir/" + source "…/x.rdb" -> "s3://b/dir/x.rdb". */
@@ -309,13 +299,12 @@ static int run_cp(const struct store_config *cfg, const struct opts *o, const ch
     if (o->quiet) progress.enabled = false;
     counter.on_count = on_progress;
     counter.on_count_arg = &progress;
-    /* The sink pulls from the source itself where it can (an upload reads
-     * straight into libcurl's buffer). */
-    src = io_fn_source_new(read_unless_interrupted, free_wrapped, src);
+    /* Straight from buffer to buffer where the stores allow it: an upload
+     * reads into libcurl's buffer, a download writes from it. */
     int status = CLI_EXIT_OK;
     if (io_sink_write_from(dst, src, NULL, &err) < 0) status = CLI_EXIT_FAIL;
-    /* A signal that arrived during the last read still cancels. */
-    if (status == CLI_EXIT_OK && interrupted) {
+    /* A signal stops the copy ("cancelled" from the counter): say why. */
+    if (interrupted) {
         rk_err_set(&err, "interrupted");
         status = CLI_EXIT_FAIL;
     }

@@ -16,6 +16,7 @@ void io_sink_init(struct io_sink *s, const struct io_sink_ops *ops, struct io_si
     s->ops = ops;
     s->next = next;
     s->state = IO_OPEN;
+    s->write_from = NULL;
 }
 
 int io_sink_write(struct io_sink *s, const void *data, size_t len, struct rk_err *err)
@@ -90,6 +91,7 @@ void io_source_init(struct io_source *s, const struct io_source_ops *ops,
     s->upstream = upstream;
     s->failed = false;
     s->ended = false;
+    s->pump = NULL;
 }
 
 ssize_t io_source_read(struct io_source *s, void *buf, size_t cap, struct rk_err *err)
@@ -161,14 +163,18 @@ int io_sink_write_from(struct io_sink *s, struct io_source *src, uint64_t *copie
     if (s->state != IO_OPEN)
         return rk_err_set(err, "%s: write after %s", s->ops->name,
                           s->state == IO_FAILED ? "an error" : "close");
-    if (s->ops->write_from) {
-        int rc = s->ops->write_from(s, src, copied, err);
-        if (rc != IO_DECLINED) {
-            if (rc < 0) s->state = IO_FAILED;
-            return rc < 0 ? -1 : 0;
-        }
+    int rc = IO_DECLINED;
+    if (s->write_from) rc = s->write_from(s, src, copied, err);
+    if (rc == IO_DECLINED && src->pump && !src->failed && !src->ended) {
+        rc = src->pump(src, s, copied, err);
+        if (rc < 0)
+            src->failed = true;
+        else if (rc == 0)
+            src->ended = true;
     }
-    return copy_loop(src, s, copied, err);
+    if (rc == IO_DECLINED) return copy_loop(src, s, copied, err);
+    if (rc < 0 && s->state == IO_OPEN) s->state = IO_FAILED;
+    return rc < 0 ? -1 : 0;
 }
 
 int io_copy(struct io_source *src, struct io_sink *dst, uint64_t *copied, struct rk_err *err)
@@ -530,7 +536,8 @@ static int count_sink_write(struct io_sink *s, const void *data, size_t len, str
     struct count_sink *c = (struct count_sink *)s;
     if (io_sink_write(s->next, data, len, err) < 0) return -1;
     uint64_t total = atomic_fetch_add_explicit(&c->counter->bytes, len, memory_order_relaxed) + len;
-    if (c->counter->on_count) c->counter->on_count(c->counter->on_count_arg, total);
+    if (c->counter->on_count && c->counter->on_count(c->counter->on_count_arg, total))
+        return rk_err_set(err, "cancelled");
     return 0;
 }
 
@@ -563,7 +570,8 @@ static ssize_t count_source_read(struct io_source *s, void *buf, size_t cap, str
         uint64_t total =
             atomic_fetch_add_explicit(&c->counter->bytes, (uint64_t)n, memory_order_relaxed) +
             (uint64_t)n;
-        if (c->counter->on_count) c->counter->on_count(c->counter->on_count_arg, total);
+        if (c->counter->on_count && c->counter->on_count(c->counter->on_count_arg, total))
+            return rk_err_set(err, "cancelled");
     }
     return n;
 }
@@ -571,10 +579,55 @@ static ssize_t count_source_read(struct io_source *s, void *buf, size_t cap, str
 static const struct io_source_ops count_source_ops = {"counter", count_source_read,
                                                       plain_source_free};
 
+/* The count source's pump: the upstream pumps into a borrowed tap that counts
+ * on its way to dst (the tap does not own dst). */
+struct count_tap {
+    struct io_sink base;
+    struct io_sink *dst;
+    struct io_counter *counter;
+};
+
+static int count_tap_write(struct io_sink *s, const void *data, size_t len, struct rk_err *err)
+{
+    struct count_tap *t = (struct count_tap *)s;
+    if (io_sink_write(t->dst, data, len, err) < 0) return -1;
+    uint64_t total = atomic_fetch_add_explicit(&t->counter->bytes, len, memory_order_relaxed) + len;
+    if (t->counter->on_count && t->counter->on_count(t->counter->on_count_arg, total))
+        return rk_err_set(err, "cancelled");
+    return 0;
+}
+
+static const struct io_sink_ops count_tap_ops = {
+    .name = "counter",
+    .write = count_tap_write,
+    .close = nothing_to_close,
+    .abort = nothing_to_abort,
+    .free = plain_free,
+};
+
+static int count_source_pump(struct io_source *s, struct io_sink *dst, uint64_t *copied,
+                             struct rk_err *err)
+{
+    struct count_source *c = (struct count_source *)s;
+    struct io_source *up = s->upstream;
+    if (!up->pump || up->failed || up->ended) return IO_DECLINED;
+    struct count_tap tap;
+    io_sink_init(&tap.base, &count_tap_ops, NULL);
+    tap.dst = dst;
+    tap.counter = c->counter;
+    int rc = up->pump(up, &tap.base, copied, err);
+    if (rc < 0)
+        up->failed = true;
+    else if (rc == 0)
+        up->ended = true;
+    return rc;
+}
+
 struct io_source *io_count_source_new(struct io_source *upstream, struct io_counter *counter)
 {
     struct count_source *c = xcalloc(1, sizeof(*c));
     io_source_init(&c->base, &count_source_ops, upstream);
+    c->base.pump = count_source_pump;
     c->counter = counter;
     return &c->base;
 }

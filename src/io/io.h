@@ -52,14 +52,9 @@ struct io_sink_ops {
     void (*abort)(struct io_sink *s);
     /* Release memory only (the next stage is freed by the generic code). */
     void (*free)(struct io_sink *s);
-    /* Optional: take everything src has, reading it straight into the
-     * sink's own buffers (a network upload reads into libcurl's buffer:
-     * one copy fewer). Returns 0, -1 on error, or IO_DECLINED to let
-     * io_sink_write_from() run the ordinary loop. Does not close. */
-    int (*write_from)(struct io_sink *s, struct io_source *src, uint64_t *copied,
-                      struct rk_err *err);
 };
 
+/* Returned by the optional fast paths below: "use the ordinary loop". */
 #define IO_DECLINED 1
 
 enum io_state { IO_OPEN = 0, IO_CLOSED, IO_ABORTED, IO_FAILED };
@@ -69,15 +64,22 @@ struct io_sink {
     const struct io_sink_ops *ops;
     struct io_sink *next; /* owned; NULL for a terminal sink */
     enum io_state state;
+    /* Optional fast path (NULL after io_sink_init): take everything src has,
+     * reading it straight into the sink's own buffers (a network upload reads
+     * into libcurl's buffer, one copy fewer). Returns 0, -1 on error, or
+     * IO_DECLINED. Does not close. Kept out of the ops table so that tables
+     * written before it existed still compile. */
+    int (*write_from)(struct io_sink *s, struct io_source *src, uint64_t *copied,
+                      struct rk_err *err);
 };
 
 /* For implementations: sets up the common part. */
 void io_sink_init(struct io_sink *s, const struct io_sink_ops *ops, struct io_sink *next);
 
 int io_sink_write(struct io_sink *s, const void *data, size_t len, struct rk_err *err);
-/* Writes everything src has into s (until src ends), through the sink's
- * write_from when it has one; *copied (may be NULL) gets the count. Does not
- * close s. */
+/* Writes everything src has into s (until src ends): through the sink's
+ * write_from, else the source's pump, else a loop with a large buffer. *copied
+ * (may be NULL) gets the count. Does not close s. */
 int io_sink_write_from(struct io_sink *s, struct io_source *src, uint64_t *copied,
                        struct rk_err *err);
 int io_sink_close(struct io_sink *s, struct rk_err *err);
@@ -119,6 +121,11 @@ struct io_source {
     struct io_source *upstream; /* owned; NULL for an origin */
     bool failed;
     bool ended;
+    /* Optional fast path (NULL after io_source_init): write everything that
+     * is left into dst from the source's own buffers (a download writes from
+     * libcurl's buffer, one copy fewer). Returns 0, -1 on error, or
+     * IO_DECLINED (nothing consumed). Does not close dst. */
+    int (*pump)(struct io_source *s, struct io_sink *dst, uint64_t *copied, struct rk_err *err);
 };
 
 void io_source_init(struct io_source *s, const struct io_source_ops *ops,
@@ -147,11 +154,12 @@ int io_copy(struct io_source *src, struct io_sink *dst, uint64_t *copied, struct
 /* -------------------------------------------------------------- filters -- */
 
 /* Counting: bytes seen so far, readable from another thread while the stream
- * runs. on_count (optional) is called in the stream's thread after each
- * chunk, with the new total: a progress bar's hook. */
+ * runs. on_count (optional) is called in the stream's thread after each chunk
+ * with the new total (a progress bar's hook); returning non-zero stops the
+ * stream with an error ("cancelled"). */
 struct io_counter {
     _Atomic uint64_t bytes;
-    void (*on_count)(void *arg, uint64_t total);
+    int (*on_count)(void *arg, uint64_t total);
     void *on_count_arg;
 };
 static inline uint64_t io_counter_get(const struct io_counter *c)

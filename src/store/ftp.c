@@ -448,7 +448,6 @@ static const struct io_sink_ops ftp_writer_ops = {
     .close = fw_close,
     .abort = fw_abort,
     .free = fw_free,
-    .write_from = fw_write_from,
 };
 
 static struct io_sink *ftp_open_write(const struct store_config *cfg, const struct store_uri *u,
@@ -456,6 +455,7 @@ static struct io_sink *ftp_open_write(const struct store_config *cfg, const stru
 {
     struct ftp_writer *w = xcalloc(1, sizeof(*w));
     store_sink_init(&w->base, &ftp_writer_ops);
+    w->base.base.write_from = fw_write_from;
     w->u = store_uri_dup(u);
     ftp_init(&w->f, cfg, w->u);
     w->what = ftp_what(&w->f, "STOR", NULL);

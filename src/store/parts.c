@@ -207,7 +207,6 @@ static const struct io_sink_ops parts_writer_ops = {
     .close = pw_close,
     .abort = pw_abort,
     .free = pw_free,
-    .write_from = pw_write_from,
 };
 
 struct io_sink *parts_writer_new(const struct store_config *cfg, const struct parts_ops *ops,
@@ -216,6 +215,7 @@ struct io_sink *parts_writer_new(const struct store_config *cfg, const struct pa
 {
     struct parts_writer *w = xcalloc(1, sizeof(*w));
     store_sink_init(&w->base, &parts_writer_ops);
+    w->base.base.write_from = pw_write_from;
     w->cfg = cfg;
     w->ops = ops;
     w->ctx = ctx;

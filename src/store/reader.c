@@ -163,6 +163,47 @@ static ssize_t reader_read(struct io_source *s, void *buf, size_t cap, struct rk
     return n < 0 ? -1 : n;
 }
 
+/* The pump: every body byte goes from libcurl's buffer into dst, except
+ * where an answer must be checked first (the first bytes of each attempt, a
+ * server that ignored our Range), which take the ordinary path. */
+static int reader_pump(struct io_source *s, struct io_sink *dst, uint64_t *copied,
+                       struct rk_err *err)
+{
+    struct reader *r = (struct reader *)s;
+    *copied = 0;
+    if (r->pending_pos < r->pending_len) {
+        size_t n = r->pending_len - r->pending_pos;
+        if (io_sink_write(dst, r->pending + r->pending_pos, n, err) < 0) return -1;
+        r->pending_pos = r->pending_len;
+        *copied += n;
+    }
+    unsigned char buf[16384];
+    while (!r->finished) {
+        if (r->fresh || r->skip || r->x.done) {
+            ssize_t n = reader_step(r, buf, sizeof(buf), err);
+            if (n < 0) return -1;
+            if (n == 0) break;
+            if (io_sink_write(dst, buf, (size_t)n, err) < 0) return -1;
+            *copied += (uint64_t)n;
+            continue;
+        }
+        uint64_t moved;
+        int rc = xfer_drain(&r->x, dst, &moved, err);
+        r->pos += moved;
+        *copied += moved;
+        if (rc != STORE_OK) return -1;
+        if (r->total_known && r->pos > r->total) {
+            rk_err_set(err, "%s: more data than the announced %llu bytes", r->ops->what(r->ctx),
+                       (unsigned long long)r->total);
+            r->finished = true;
+            return -1;
+        }
+        /* The transfer ended: reader_step says how (the end, a resume, an
+         * error) on the next turn. */
+    }
+    return 0;
+}
+
 static void reader_free(struct io_source *s)
 {
     struct reader *r = (struct reader *)s;
@@ -180,6 +221,7 @@ struct io_source *reader_open(const struct store_config *cfg, const struct reade
 {
     struct reader *r = xcalloc(1, sizeof(*r));
     io_source_init(&r->base, &reader_source_ops, NULL);
+    r->base.pump = reader_pump;
     r->cfg = cfg;
     r->ops = ops;
     r->ctx = ctx;

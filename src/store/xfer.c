@@ -107,6 +107,14 @@ static size_t write_cb(char *ptr, size_t size, size_t n, void *arg)
         rk_buf_append(&x->body, ptr, len);
         return len;
     }
+    if (x->down_sink) {
+        if (io_sink_write(x->down_sink, ptr, len, &x->sink_err) < 0) {
+            x->sink_failed = true;
+            return 0; /* ends the transfer with CURLE_WRITE_ERROR */
+        }
+        x->delivered += len;
+        return len;
+    }
     size_t taken = 0;
     if (x->dst && x->dst_len < x->dst_cap) {
         taken = x->dst_cap - x->dst_len < len ? x->dst_cap - x->dst_len : len;
@@ -246,6 +254,8 @@ static void clear_response(struct xfer *x)
     x->spill.len = x->spill_pos = 0;
     x->recv_paused = false;
     x->delivered = 0;
+    x->down_sink = NULL;
+    x->sink_failed = false;
     x->mem = NULL;
     x->mem_len = x->mem_pos = 0;
     x->stream_up = false;
@@ -545,6 +555,32 @@ ssize_t xfer_pull(struct xfer *x, void *buf, size_t cap, const char *what, struc
         x->dst = NULL;
         if (x->dst_len) return (ssize_t)x->dst_len;
     }
+}
+
+int xfer_drain(struct xfer *x, struct io_sink *dst, uint64_t *moved, struct rk_err *err)
+{
+    *moved = 0;
+    size_t have = x->spill.len - x->spill_pos;
+    if (have) {
+        if (io_sink_write(dst, x->spill.data + x->spill_pos, have, err) < 0) return STORE_FAIL;
+        x->spill.len = x->spill_pos = 0;
+        *moved += have;
+    }
+    uint64_t before = x->delivered;
+    x->down_sink = dst;
+    if (x->recv_paused && !x->done) {
+        x->recv_paused = false;
+        x->last_activity_ns = rk_monotonic_ns();
+        curl_easy_pause(x->easy, CURLPAUSE_CONT);
+    }
+    while (!x->done) xfer_poll(x, 1000);
+    x->down_sink = NULL;
+    *moved += x->delivered - before;
+    if (x->sink_failed) {
+        rk_err_set(err, "%s", x->sink_err.msg);
+        return STORE_FAIL;
+    }
+    return STORE_OK;
 }
 
 int xfer_backoff(const struct xfer *x, int attempt)

@@ -65,6 +65,10 @@ struct xfer {
     size_t spill_pos;
     bool recv_paused;
     uint64_t delivered;
+    /* Download written straight into a sink (xfer_drain). */
+    struct io_sink *down_sink;
+    bool sink_failed;
+    struct rk_err sink_err;
 
     /* Upload: from memory or pushed. */
     const unsigned char *mem;
@@ -116,6 +120,12 @@ int xfer_finish_upload(struct xfer *x, const char *what, struct rk_err *err);
 int xfer_push_source(struct xfer *x, struct io_source *src, uint64_t limit, uint64_t *moved,
                      const char *what, struct rk_err *err);
 ssize_t xfer_pull(struct xfer *x, void *buf, size_t cap, const char *what, struct rk_err *err);
+
+/* Writes what the download has spilled, then the rest of the body straight
+ * from curl's buffer into dst, until the transfer ends; *moved gets the
+ * count. Returns STORE_OK when the transfer ended (the caller then looks at
+ * how: x->result, the status), or a failure of dst. */
+int xfer_drain(struct xfer *x, struct io_sink *dst, uint64_t *moved, struct rk_err *err);
 
 /* The store_result and message for a finished transfer whose curl result is
  * not CURLE_OK. */
