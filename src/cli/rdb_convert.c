@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* The output file. A conversion writes hundreds of megabytes it will not
@@ -218,10 +219,23 @@ int cli_rdb_convert(int argc, char **argv)
         fprintf(stderr, "%s: %s\n", paths[0], err.msg);
         return CLI_EXIT_FAIL;
     }
-    /* The output appears under its name only once it is complete. */
+    /* A file appears under its name only once it is complete (temporary name,
+     * then rename). Anything else that exists there (a device such as
+     * /dev/null, a FIFO) is written in place: renaming over it would replace it. */
     struct convert_out out = {.fd = STDOUT_FILENO, .path = "stdout"};
     char *tmp = NULL;
-    if (strcmp(paths[1], "-") != 0) {
+    struct stat st;
+    bool in_place = strcmp(paths[1], "-") != 0 && stat(paths[1], &st) == 0 && !S_ISREG(st.st_mode);
+    if (in_place) {
+        out.path = paths[1];
+        out.fd = open(paths[1], O_WRONLY | O_CLOEXEC);
+        if (out.fd < 0 || S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "%s: %s\n", paths[1], S_ISDIR(st.st_mode) ? "is a directory" : strerror(errno));
+            if (out.fd >= 0) close(out.fd);
+            rdb_input_close(&in);
+            return CLI_EXIT_FAIL;
+        }
+    } else if (strcmp(paths[1], "-") != 0) {
         tmp = xasprintf("%s.tmp-%ld", paths[1], (long)getpid());
         out.path = paths[1];
         if (open_out(&out, tmp) < 0) {
@@ -258,6 +272,7 @@ int cli_rdb_convert(int argc, char **argv)
                     (unsigned long long)s->keys_rewritten, (unsigned long long)s->keys_expired,
                     (unsigned long long)s->keys_empty, (unsigned long long)s->bytes);
     }
+    if (in_place) close(out.fd);
     rdb_reader_free(r);
     rdb_writer_free(w);
     rdb_input_close(&in);

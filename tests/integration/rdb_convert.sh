@@ -199,4 +199,18 @@ for f in "${RDB_NEGATIVE[@]}" "$W/half.rdb"; do
     rk_check_eq "convert damaged $f: files left" "" "$(ls -A "$W/out")"
 done
 
+# An output that is not a regular file is written in place, never renamed over:
+# a FIFO (read by verify at its other end) and a character device.
+mkfifo "$W/fifo"
+"$BIN" rdb verify - <"$W/fifo" >"$W/fifo.out" 2>&1 &
+reader=$!
+"$BIN" rdb convert -q --target-version 9 redis/tests/assets/encodings.rdb "$W/fifo" 2>"$W/err"
+rc=0
+wait "$reader" || rc=$?
+rk_check_eq "convert into a FIFO: the reader verified it" 0 "$rc"
+rk_check_contains "convert into a FIFO: RDB 9" "Redis RDB 9" "$(cat "$W/fifo.out")"
+rk_check_eq "convert into a FIFO: still a FIFO" "fifo" "$([ -p "$W/fifo" ] && echo fifo)"
+"$BIN" rdb convert -q --target-version 10 redis/tests/assets/encodings.rdb /dev/null
+rk_check_eq "convert into /dev/null: still a character device" "char" "$([ -c /dev/null ] && echo char)"
+
 rk_finish
