@@ -1,5 +1,6 @@
 /* Subcommand dispatch, --version, --help and "help CMD". */
 #include "cli/cli.h"
+#include "store/store.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -71,6 +72,12 @@ int cli_main(int argc, char **argv)
     if (!c) {
         fprintf(stderr, "rdbkeep: no such command '%s' (see: rdbkeep --help)\n", name);
         return CLI_EXIT_USAGE;
+    }
+    /* libcurl's global state, once per process and before any thread. */
+    struct rk_err err;
+    if (store_global_init(&err) < 0) {
+        fprintf(stderr, "rdbkeep: %s\n", err.msg);
+        return CLI_EXIT_FAIL;
     }
     /* "rdbkeep CMD --help" is the same as "rdbkeep help CMD". */
     for (int i = 2; i < argc; i++) {
