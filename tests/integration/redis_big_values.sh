@@ -30,7 +30,7 @@ peak_rss_mb() {
 # ---- a 600 MB string -----------------------------------------------------------------
 # Stored uncompressed (rdbcompression no), so the RDB holds all 600 MB and
 # no RESTORE can carry it.
-rk_start_redis S1 "${DBG[@]}" --proto-max-bulk-len 1gb --rdbcompression no
+rr_start_redis S1 "${DBG[@]}" --proto-max-bulk-len 1gb --rdbcompression no
 rr_cli "$S1" SETRANGE big:string $((BIG - 5)) "tail!" >/dev/null
 rr_cli "$S1" SETRANGE big:string 0 "head" >/dev/null
 rr_cli "$S1" SET small v >/dev/null
@@ -41,7 +41,7 @@ rk_log "pull of the 600 MB string: peak RSS $rss MiB"
 [ "$rss" -lt "$PULL_MAX" ] && rk_pass || rk_fail "pull held the value in memory: peak RSS $rss MiB"
 [ "$(stat -c %s "$RK_TMP/string.rdb")" -gt "$BIG" ] && rk_pass || rk_fail "the RDB is smaller than the value"
 
-rk_start_redis T1 "${DBG[@]}" --proto-max-bulk-len 1gb
+rr_start_redis T1 "${DBG[@]}" --proto-max-bulk-len 1gb
 peak_rss_mb rss "$BIN" rdb push --method restore "$RK_TMP/string.rdb" "redis://127.0.0.1:$T1"
 out=$(cat "$RK_TMP/cmd.out")
 rk_check_eq "push of the 600 MB string ($out)" 0 "$rss_RC"
@@ -54,7 +54,7 @@ rk_check_eq "the target holds 2 keys" 2 "$(rr_cli "$T1" DBSIZE)"
 rr_cli "$T1" SHUTDOWN NOSAVE >/dev/null 2>&1 || true
 
 # The default proto-max-bulk-len (512 MB) cannot hold it: a clear error.
-rk_start_redis T2 "${DBG[@]}"
+rr_start_redis T2 "${DBG[@]}"
 out=$("$BIN" rdb push --method restore "$RK_TMP/string.rdb" "redis://127.0.0.1:$T2" 2>&1) && rc=0 || rc=$?
 rk_check_eq "a 600 MB string into a 512 MB proto-max-bulk-len fails" 1 "$rc"
 rk_check_contains "the error names the key" 'key "big:string" (string)' "$out"
@@ -64,7 +64,7 @@ rk_stop_pid "$T2_PID"
 rm -f "$RK_TMP/string.rdb"
 
 # ---- a 5-million-element list ------------------------------------------------------------------
-rk_start_redis S2 "${DBG[@]}"
+rr_start_redis S2 "${DBG[@]}"
 rr_cli "$S2" EVAL "
     local t = {}
     for i = 1, 5000 do t[i] = 'element-' .. i end
@@ -79,7 +79,7 @@ rr_cli "$S2" HSET other:hash a 1 b 2 >/dev/null
 
 # A target with the smallest proto-max-bulk-len (1 MB): no RESTORE payload
 # may exceed it, so the list goes as RPUSH batches under it.
-rk_start_redis T3 "${DBG[@]}" --proto-max-bulk-len 1mb
+rr_start_redis T3 "${DBG[@]}" --proto-max-bulk-len 1mb
 peak_rss_mb rss "$BIN" rdb push --method restore "$RK_TMP/list.rdb.gz" "redis://127.0.0.1:$T3"
 out=$(cat "$RK_TMP/cmd.out")
 rk_check_eq "push of the list ($out)" 0 "$rss_RC"

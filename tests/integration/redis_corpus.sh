@@ -12,31 +12,35 @@ source "$(dirname "$0")/redis_lib.bash"
 
 BIN=$RDBKEEP_BIN
 DBG=(--enable-debug-command yes)
-rk_start_redis A "${DBG[@]}"
-rk_start_redis B "${DBG[@]}"
+rr_start_redis A "${DBG[@]}"
+rr_start_redis B "${DBG[@]}"
 
 # reference_digest FILE: DEBUG DIGEST of redis-server started on FILE, or
 # nothing when it does not load it.
 reference_digest() {
-    local f=$1 port dir pid digest=""
-    port=$(rk_free_port)
+    local f=$1 port dir pid digest="" attempt
     dir="$RK_TMP/ref"
-    rm -rf "$dir"
-    mkdir -p "$dir"
-    if [[ $f == *.gz ]]; then gzip -dc "$f" >"$dir/dump.rdb"; else cp "$f" "$dir/dump.rdb"; fi
-    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" \
-        --dbfilename dump.rdb --logfile "$dir/log" --enable-debug-command yes >/dev/null 2>&1 &
-    pid=$!
-    for _ in $(seq 100); do
-        kill -0 "$pid" 2>/dev/null || break
-        [ "$(redis-cli -p "$port" PING 2>/dev/null)" = PONG ] && {
-            digest=$(redis-cli -p "$port" DEBUG DIGEST)
-            break
-        }
-        sleep 0.05
+    for attempt in 1 2 3; do
+        port=$(rk_free_port)
+        rm -rf "$dir"
+        mkdir -p "$dir"
+        if [[ $f == *.gz ]]; then gzip -dc "$f" >"$dir/dump.rdb"; else cp "$f" "$dir/dump.rdb"; fi
+        redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" \
+            --dbfilename dump.rdb --logfile "$dir/log" --enable-debug-command yes >/dev/null 2>&1 &
+        pid=$!
+        for _ in $(seq 100); do
+            kill -0 "$pid" 2>/dev/null || break
+            [ "$(redis-cli -p "$port" PING 2>/dev/null)" = PONG ] && {
+                digest=$(redis-cli -p "$port" DEBUG DIGEST)
+                break
+            }
+            sleep 0.05
+        done
+        rk_stop_pid "$pid"
+        wait "$pid" 2>/dev/null || true
+        # Its port taken meanwhile (rk_free_port sees listeners only): again.
+        grep -q "Address already in use" "$dir/log" 2>/dev/null || break
     done
-    rk_stop_pid "$pid"
-    wait "$pid" 2>/dev/null || true
     echo "$digest"
 }
 

@@ -29,7 +29,7 @@ no_leftovers() {
 }
 
 # ---- the source dies in the middle of a pull -----------------------------------------------
-rk_start_redis SRC "${DBG[@]}"
+rr_start_redis SRC "${DBG[@]}"
 rr_cli "$SRC" DEBUG POPULATE 200000 key 100 >/dev/null
 # Slow the snapshot down so that it is surely in the middle when the server dies.
 rr_cli "$SRC" CONFIG SET rdb-key-save-delay 50 >/dev/null
@@ -54,7 +54,7 @@ rk_check_contains "the error says nothing was stored" "nothing was stored" "$out
 no_leftovers "killed pull" "$RK_TMP/out" "killed"
 
 # ---- a cancelled pull (SIGINT) commits nothing either ---------------------------------------------
-rk_start_redis SRC2 "${DBG[@]}"
+rr_start_redis SRC2 "${DBG[@]}"
 rr_cli "$SRC2" DEBUG POPULATE 200000 key 100 >/dev/null
 rr_cli "$SRC2" CONFIG SET rdb-key-save-delay 50 >/dev/null
 "$BIN" rdb pull "redis://127.0.0.1:$SRC2" "$RK_TMP/out/cancelled.rdb" >"$RK_TMP/pull.out" 2>&1 &
@@ -73,7 +73,7 @@ rr_cli "$SRC2" CONFIG SET rdb-key-save-delay 0 >/dev/null
 "$BIN" rdb pull -q "redis://127.0.0.1:$SRC2" "$RK_TMP/data.rdb" && rk_pass || rk_fail "pull of the data"
 
 # ---- a target out of memory ------------------------------------------------------------------------------
-rk_start_redis OOM "${DBG[@]}" --maxmemory 8mb --maxmemory-policy noeviction
+rr_start_redis OOM "${DBG[@]}" --maxmemory 8mb --maxmemory-policy noeviction
 run out "$BIN" rdb push "$RK_TMP/data.rdb" "redis://127.0.0.1:$OOM"
 rk_check_eq "push into a full target fails" 1 "$out_RC"
 rk_check_contains "the server's words" "OOM command not allowed when used memory" "$out"
@@ -82,7 +82,7 @@ rk_check_contains "the command is named" "(RESTORE)" "$out"
 rk_check_contains "maxmemory ruled out the replication method" "maxmemory" "$out"
 
 # ---- a read-only replica ------------------------------------------------------------------------------------
-rk_start_redis RO "${DBG[@]}"
+rr_start_redis RO "${DBG[@]}"
 rr_cli "$RO" REPLICAOF 127.0.0.1 "$SRC2" >/dev/null
 for _ in $(seq 100); do
     [ "$(rr_cli "$RO" INFO replication | grep -o 'master_link_status:up')" ] && break
@@ -98,7 +98,7 @@ rk_check_contains "READONLY is the server's word" "(RESTORE): READONLY" "$out"
 rk_check_eq "the replica is untouched" "$(rr_cli "$SRC2" DEBUG DIGEST)" "$(rr_cli "$RO" DEBUG DIGEST)"
 
 # ---- passwords ------------------------------------------------------------------------------------------------
-rk_start_redis AUTH "${DBG[@]}" --requirepass right-one
+rr_start_redis AUTH "${DBG[@]}" --requirepass right-one
 run out "$BIN" rdb pull "redis://$PASS@127.0.0.1:$AUTH" "$RK_TMP/out/auth.rdb"
 rk_check_eq "pull with a wrong password fails" 1 "$out_RC"
 rk_check_contains "WRONGPASS" "WRONGPASS" "$out"
@@ -112,7 +112,7 @@ rk_check_contains "NOAUTH, with a hint" "give the password in the URI" "$out"
 rk_check_eq "the target kept its data" 0 "$(REDISCLI_AUTH=right-one redis-cli --no-auth-warning -p "$AUTH" DBSIZE)"
 
 # ---- missing and damaged inputs ------------------------------------------------------------------------
-rk_start_redis KEEP "${DBG[@]}"
+rr_start_redis KEEP "${DBG[@]}"
 rr_cli "$KEEP" SET precious v >/dev/null
 run out "$BIN" rdb push "$RK_TMP/data.rdb" "$RK_TMP/no-such.rdb" "redis://127.0.0.1:$KEEP"
 rk_check_eq "a missing input fails" 1 "$out_RC"
@@ -143,7 +143,7 @@ rk_check_contains "the damage is described" "flipped.rdb" "$out"
 # reader stops at it. With the replication method the target must never see
 # the damaged key (a replica exits on a corrupt RDB; one whose stream merely
 # ends carries on), so it stays up, a master, empty.
-rk_start_redis LP "${DBG[@]}"
+rr_start_redis LP "${DBG[@]}"
 rr_cli "$LP" EVAL "for i = 1, 20000 do redis.call('HSET', 'h:' .. i, 'a', i, 'b', 'x' .. i, 'c', 'yyyyyyyy') end" 0 >/dev/null
 "$BIN" rdb pull -q "redis://127.0.0.1:$LP" "$RK_TMP/lp.rdb" && rk_pass || rk_fail "pull of the listpacks"
 size=$(stat -c %s "$RK_TMP/lp.rdb")
@@ -158,7 +158,7 @@ for method in replication restore; do
 done
 
 # Keys in a database the target does not have: an error, and the target up.
-rk_start_redis MANY "${DBG[@]}" --databases 32
+rr_start_redis MANY "${DBG[@]}" --databases 32
 rr_cli "$MANY" -n 20 SET in:db20 v >/dev/null
 "$BIN" rdb pull -q "redis://127.0.0.1:$MANY" "$RK_TMP/db20.rdb" && rk_pass || rk_fail "pull of db 20"
 run out "$BIN" rdb push --method replication "$RK_TMP/db20.rdb" "redis://127.0.0.1:$KEEP"

@@ -1,6 +1,49 @@
 # redis_lib.bash: helpers of the redis_*.sh integration tests (source it after
 # tests/lib/common.sh). Not a test itself (the suite runs *.sh only).
 
+# rr_start_redis VAR [redis-server options...]: rk_start_redis, but a server
+# that dies at once (its port was taken meanwhile: rk_free_port sees
+# listeners only, not the ports of other processes' connections) is started
+# again on another port instead of being waited for.
+# With --tls first, the port is the server's TLS port (plain TCP off).
+rr_start_redis() {
+    local var=$1
+    shift
+    local tls=0
+    if [ "${1:-}" = --tls ]; then
+        tls=1
+        shift
+    fi
+    local port dir pid attempt ports
+    for attempt in 1 2 3 4 5; do
+        port=$(rk_free_port)
+        dir="$RK_TMP/redis-$port"
+        mkdir -p "$dir"
+        ports=(--port "$port")
+        [ "$tls" = 1 ] && ports=(--port 0 --tls-port "$port")
+        redis-server "${ports[@]}" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
+            --dir "$dir" --logfile "$dir/redis.log" --repl-diskless-sync-delay 0 "$@" &
+        pid=$!
+        rk_track_pid "$pid"
+        local up=0
+        for _ in $(seq 600); do
+            if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then up=1; break; fi
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.05
+        done
+        if [ "$up" = 1 ]; then
+            printf -v "$var" '%s' "$port"
+            printf -v "${var}_PID" '%s' "$pid"
+            printf -v "${var}_DIR" '%s' "$dir"
+            return 0
+        fi
+        wait "$pid" 2>/dev/null || true
+        rk_log "redis-server on port $port did not start (attempt $attempt): $(tail -1 "$dir/redis.log" 2>/dev/null)"
+    done
+    echo "redis-server would not start" >&2
+    return 1
+}
+
 # rr_auth PORT PASSWORD: rr_cli authenticates to PORT with PASSWORD.
 rr_auth() { printf -v "RR_AUTH_$1" '%s' "$2"; }
 

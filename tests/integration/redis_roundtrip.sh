@@ -27,7 +27,7 @@ run() {
 }
 
 # ---- the source, behind a password ----------------------------------------------------
-rk_start_redis SRC "${DBG[@]}" --requirepass "$PASS"
+rr_start_redis SRC "${DBG[@]}" --requirepass "$PASS"
 rr_auth "$SRC" "$PASS"
 rr_fill "$SRC"
 rk_log "source filled on port $SRC"
@@ -55,7 +55,7 @@ redis-check-rdb "$RK_TMP/disk.rdb" >/dev/null 2>&1 && rk_pass || rk_fail "redis-
 rr_cli "$SRC" CONFIG SET repl-diskless-sync yes >/dev/null
 
 # ---- push with each method ---------------------------------------------------------------
-rk_start_redis DST "${DBG[@]}"
+rr_start_redis DST "${DBG[@]}"
 for method in restore replication auto; do
     rr_cli "$DST" SET stale-key "must be flushed" >/dev/null
     run out "$BIN" rdb push --method "$method" "$RK_TMP/full.rdb.gz" "redis://127.0.0.1:$DST"
@@ -77,7 +77,7 @@ rk_check_contains "typed push says so" "big values as" "$out"
 rr_compare "typed push" "$SRC" "$DST" typed
 
 # A target with a password; the password in the URI.
-rk_start_redis DSTP "${DBG[@]}" --requirepass "$PASS"
+rr_start_redis DSTP "${DBG[@]}" --requirepass "$PASS"
 rr_auth "$DSTP" "$PASS"
 run out "$BIN" rdb push "$RK_TMP/full.rdb.gz" "redis://$PASS_ENC@127.0.0.1:$DSTP"
 rk_check_eq "push with a password exit ($out)" 0 "$out_RC"
@@ -117,9 +117,9 @@ run out "$BIN" rdb push --no-flush --method replication "$RK_TMP/full.rdb.gz" "r
 rk_check_eq "--no-flush refuses the replication method" 1 "$out_RC"
 
 # ---- several files: the shards of one dataset ----------------------------------------------------
-rk_start_redis SHA "${DBG[@]}"
-rk_start_redis SHB "${DBG[@]}"
-rk_start_redis ALL "${DBG[@]}"
+rr_start_redis SHA "${DBG[@]}"
+rr_start_redis SHB "${DBG[@]}"
+rr_start_redis ALL "${DBG[@]}"
 for port in "$SHA" "$ALL"; do
     rr_cli "$port" RPUSH a:list 1 2 3 >/dev/null
     rr_cli "$port" HSET a:hash f v >/dev/null
@@ -144,7 +144,7 @@ rk_check_eq "push from a live source exit ($out)" 0 "$out_RC"
 rr_compare "push from a live source" "$SRC" "$DST"
 
 # ---- expiry: absolute times kept, already-expired keys skipped --------------------------------------
-rk_start_redis EXP "${DBG[@]}"
+rr_start_redis EXP "${DBG[@]}"
 rr_cli "$EXP" DEBUG SET-ACTIVE-EXPIRE 0 >/dev/null
 for i in 1 2 3 4 5; do rr_cli "$EXP" SET "gone:$i" v PX 100 >/dev/null; done
 rr_cli "$EXP" HSET gone:hash f v >/dev/null
@@ -166,15 +166,9 @@ done
 
 # ---- TLS ---------------------------------------------------------------------------------------------
 rr_tls_certs "$RK_TMP/tls"
-TLS=$(rk_free_port)
-mkdir -p "$RK_TMP/tls-redis"
-redis-server --port 0 --tls-port "$TLS" --bind 127.0.0.1 --save '' --appendonly no \
-    --dir "$RK_TMP/tls-redis" --logfile "$RK_TMP/tls-redis/log" --enable-debug-command yes \
+rr_start_redis TLS --tls --enable-debug-command yes --requirepass "$PASS" \
     --tls-cert-file "$RK_TMP/tls/server.pem" --tls-key-file "$RK_TMP/tls/server.key" \
-    --tls-ca-cert-file "$RK_TMP/tls/ca.pem" --tls-auth-clients no --requirepass "$PASS" \
-    --repl-diskless-sync-delay 0 &
-rk_track_pid $!
-rk_wait_port "$TLS"
+    --tls-ca-cert-file "$RK_TMP/tls/ca.pem" --tls-auth-clients no
 tcli() { REDISCLI_AUTH="$PASS" redis-cli --no-auth-warning --tls --cacert "$RK_TMP/tls/ca.pem" -p "$TLS" "$@"; }
 tcli RPUSH tls:list a b c >/dev/null
 tcli SET tls:str "over TLS" >/dev/null
