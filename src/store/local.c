@@ -125,7 +125,7 @@ static int local_list(const struct store_config *cfg, const struct store_uri *u,
     struct walk w = {0};
     int rc = walk_dir(&w, dir, prefix, 0, err);
     if (rc == STORE_OK) {
-        qsort(w.items, w.n, sizeof(*w.items), cmp_entry);
+        if (w.n) qsort(w.items, w.n, sizeof(*w.items), cmp_entry);
         for (size_t i = 0; i < w.n && rc == STORE_OK; i++) {
             struct store_entry e = {w.items[i].key, w.items[i].size, w.items[i].mtime_ms};
             rc = fn(arg, &e);
