@@ -209,6 +209,17 @@ static void h_databases(struct call *c, unsigned method)
                            "links", "links", links));
 }
 
+/* Ours: backup.nextBackupTime, when the schedule is due next. */
+static void add_next_backup(struct rk_service *svc, const struct rk_db *db, json_t *out)
+{
+    uint64_t next = rk_service_backup_next(svc, db);
+    json_t *backup = json_object_get(out, "backup");
+    if (!next || !backup) return;
+    char ts[32];
+    rk_format_iso8601(next, ts, sizeof(ts));
+    json_object_set_new(backup, "nextBackupTime", json_string(ts));
+}
+
 static void h_database(struct call *c, unsigned method)
 {
     struct rk_fail f;
@@ -236,7 +247,9 @@ static void h_database(struct call *c, unsigned method)
         rk_db_clear(&db);
         return fail(c->resp, &f);
     }
-    respond_json(c->resp, 200, render_db(&db, rk_service_public_host(c->svc), true, found ? &latest : NULL));
+    json_t *out = render_db(&db, rk_service_public_host(c->svc), true, found ? &latest : NULL);
+    add_next_backup(c->svc, &db, out);
+    respond_json(c->resp, 200, out);
     rk_db_clear(&db);
     if (found) rk_backup_clear(&latest);
 }
@@ -277,6 +290,10 @@ static void h_backup(struct call *c, unsigned method)
     if (rk_api_parse_backup_body(c->req->body, c->req->body_len, c->max_depth, &path, &f) < 0)
         return fail(c->resp, &f);
     char *params = NULL;
+    if (path && rk_service_backup_path_check(path, &f) < 0) {
+        free(path);
+        return fail(c->resp, &f);
+    }
     if (path) {
         json_t *p = json_pack("{s:s}", "adhocBackupPath", path);
         params = p ? json_dumps(p, JSON_COMPACT) : NULL;

@@ -14,10 +14,17 @@ static const char db_help[] =
     "       rdbkeep db get SUBSCRIPTION_ID DATABASE_ID\n"
     "       rdbkeep db update SUBSCRIPTION_ID DATABASE_ID [SETTINGS] [--name NAME] [--no-wait]\n"
     "       rdbkeep db delete SUBSCRIPTION_ID DATABASE_ID [--no-wait]\n"
+    "       rdbkeep db backup [SUBSCRIPTION_ID] DATABASE_ID [--path URI] [--wait]\n"
     "\n"
     "Manages databases through the daemon's REST API (rdbkeep serve). create, update\n"
     "and delete wait for their task and show its progress on a terminal; --no-wait\n"
     "prints the task id at once instead (follow it with rdbkeep task wait).\n"
+    "\n"
+    "backup starts a backup of the database (its subscription is found when only\n"
+    "the database id is given) to its configured backup path, or to --path URI (a\n"
+    "local directory, s3://, gs://, abs:// or ftp:// place); it prints the task id,\n"
+    "or with --wait follows the task with a progress bar and prints where the\n"
+    "backup's files and manifest are.\n"
     "\n"
     "Settings (create and update):\n"
     "  --memory-gb N          maxmemory in GB (memoryLimitInGb; default 1)\n"
@@ -42,6 +49,8 @@ static const char db_help[] =
 struct db_opts {
     long long subscription;
     const char *name, *persistence, *eviction, *password, *replication, *backup_path;
+    const char *path; /* db backup --path */
+    bool wait;        /* db backup --wait */
     double memory_gb;
     long long port;
     bool has_memory, has_port, no_wait;
@@ -60,6 +69,10 @@ static int parse_opts(int *argc, char **argv, struct db_opts *o)
         }
         if (strcmp(a, "--no-wait") == 0) {
             o->no_wait = true;
+            continue;
+        }
+        if (strcmp(a, "--wait") == 0) {
+            o->wait = true;
             continue;
         }
         const char *eq = strchr(a, '=');
@@ -83,6 +96,8 @@ static int parse_opts(int *argc, char **argv, struct db_opts *o)
             o->password = v;
         } else if (strcmp(name, "--backup-path") == 0) {
             o->backup_path = v;
+        } else if (strcmp(name, "--path") == 0) {
+            o->path = v;
         } else if (strcmp(name, "--replication") == 0) {
             if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0 && strcmp(v, "true") != 0 &&
                 strcmp(v, "false") != 0)
@@ -305,9 +320,113 @@ static int db_get(struct api_client *c, long long sub, long long id)
         printf("backup:       %s\n", json_is_true(json_object_get(backup, "enableRemoteBackup"))
                                          ? str(backup, "destination")
                                          : "none");
+        if (json_object_get(backup, "nextBackupTime")) printf("next backup:  %s\n", str(backup, "nextBackupTime"));
+        if (json_object_get(backup, "lastBackupTime")) printf("last backup:  %s\n", str(backup, "lastBackupTime"));
     }
     json_decref(db);
     return CLI_EXIT_OK;
+}
+
+/* ---- db backup ---- */
+
+/* The subscription a database belongs to, by looking through them all. */
+static int find_subscription(struct api_client *c, long long id, long long *sub)
+{
+    json_t *all = json_array();
+    json_t *subs;
+    struct rk_err err;
+    long st = api_call(c, "GET", "/v1/subscriptions", NULL, &subs, &err);
+    int rc = -1;
+    if (st != 200) {
+        if (st < 0)
+            fprintf(stderr, "rdbkeep %s: %s\n", CMD, err.msg);
+        else
+            api_print_error(CMD, st, subs);
+    } else {
+        size_t i;
+        json_t *s;
+        int lrc = 0;
+        json_array_foreach(json_object_get(subs, "subscriptions"), i, s)
+        {
+            if (lrc == 0) lrc = list_subscription(c, json_integer_value(json_object_get(s, "id")), all);
+        }
+        json_t *db;
+        json_array_foreach(all, i, db)
+        {
+            if (json_integer_value(json_object_get(db, "databaseId")) == id) {
+                *sub = json_integer_value(json_object_get(db, "subscriptionId"));
+                rc = 0;
+            }
+        }
+        if (rc < 0 && lrc == 0) fprintf(stderr, "rdbkeep %s: database %lld not found in any subscription\n", CMD, id);
+    }
+    json_decref(subs);
+    json_decref(all);
+    return rc;
+}
+
+static void print_backup_result(const json_t *task)
+{
+    json_t *r = json_object_get(json_object_get(task, "response"), "resource");
+    char size[32];
+    rk_format_bytes((uint64_t)json_integer_value(json_object_get(r, "sizeBytes")), size, sizeof(size));
+    printf("backup %lld of database %lld: %lld keys, %s, %.1f s\n",
+           (long long)json_integer_value(json_object_get(r, "backupId")),
+           (long long)json_integer_value(json_object_get(json_object_get(task, "response"), "resourceId")),
+           (long long)json_integer_value(json_object_get(r, "keys")), size,
+           (double)json_integer_value(json_object_get(r, "durationMs")) / 1000.0);
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(r, "files"), i, f) printf("  file:      %s\n", str(f, "uri"));
+    printf("  manifest:  %s\n", str(r, "manifest"));
+}
+
+static int db_backup(struct api_client *c, const struct db_opts *o, int argc, char **argv)
+{
+    long long sub = 0, id = 0;
+    if (argc == 3) {
+        if (api_parse_id(argv[2], &id) < 0) return cli_usage_error(CMD, "'%s' is not a database id", argv[2]);
+        if (find_subscription(c, id, &sub) < 0) return CLI_EXIT_FAIL;
+    } else if (argc == 4) {
+        if (api_parse_id(argv[2], &sub) < 0) return cli_usage_error(CMD, "'%s' is not a subscription id", argv[2]);
+        if (api_parse_id(argv[3], &id) < 0) return cli_usage_error(CMD, "'%s' is not a database id", argv[3]);
+    } else {
+        return cli_usage_error(CMD, "backup takes [SUBSCRIPTION_ID] DATABASE_ID");
+    }
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/subscriptions/%lld/databases/%lld/backup", sub, id);
+    json_t *body = o->path ? json_pack("{s:s}", "adhocBackupPath", o->path) : NULL;
+    json_t *resp;
+    struct rk_err err;
+    long st = api_call(c, "POST", path, body, &resp, &err);
+    json_decref(body);
+    int rc = CLI_EXIT_FAIL;
+    const char *task_id = json_string_value(json_object_get(resp, "taskId"));
+    if (st < 0) {
+        fprintf(stderr, "rdbkeep %s: %s\n", CMD, err.msg);
+    } else if (st < 200 || st > 299) {
+        api_print_error(CMD, st, resp);
+    } else if (!task_id) {
+        fprintf(stderr, "rdbkeep %s: the API accepted the request without a taskId\n", CMD);
+    } else if (!o->wait) {
+        if (c->json)
+            api_print_json(resp);
+        else
+            printf("%s\n", task_id);
+        rc = CLI_EXIT_OK;
+    } else {
+        json_t *task;
+        int w = api_wait_task(c, CMD, task_id, 0, &task, &err);
+        if (w < 0) fprintf(stderr, "rdbkeep %s: %s\n", CMD, err.msg);
+        if (w == 0 && c->json)
+            api_print_json(task);
+        else if (w == 0)
+            print_backup_result(task);
+        json_decref(task);
+        rc = w == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+    }
+    json_decref(resp);
+    return rc;
 }
 
 static int two_ids(int argc, char **argv, const char *sub_cmd, long long *sub, long long *id)
@@ -362,8 +481,10 @@ static int cmd_db_run(int argc, char **argv)
             snprintf(path, sizeof(path), "/v1/subscriptions/%lld/databases/%lld", sub, id);
             rc = submit(&c, &o, "DELETE", path, NULL, "deleted");
         }
+    } else if (strcmp(sub_cmd, "backup") == 0) {
+        rc = db_backup(&c, &o, argc, argv);
     } else {
-        rc = cli_usage_error(CMD, "expected list, create, get, update or delete");
+        rc = cli_usage_error(CMD, "expected list, create, get, update, delete or backup");
     }
     api_client_close(&c);
     return rc;
@@ -371,7 +492,7 @@ static int cmd_db_run(int argc, char **argv)
 
 const struct cli_command cli_cmd_db = {
     .name = "db",
-    .summary = "manage databases through the API: list, create, get, update, delete",
+    .summary = "manage databases through the API: list, create, get, update, delete, backup",
     .help = db_help,
     .run = cmd_db_run,
 };

@@ -102,6 +102,8 @@ enum stmt_id {
     S_BACKUP_LIST,
     S_BACKUP_LATEST,
     S_BACKUP_COUNT_STATUS,
+    S_BACKUP_LIST_STATUS,
+    S_TASK_COUNT_ACTIVE,
     S_COUNT
 };
 
@@ -175,6 +177,9 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_BACKUP_LATEST] = "SELECT " BACKUP_COLS " FROM backups WHERE database_id = ?1 "
                         "ORDER BY id DESC LIMIT 1",
     [S_BACKUP_COUNT_STATUS] = "SELECT COUNT(*) FROM backups WHERE status = ?1",
+    [S_BACKUP_LIST_STATUS] = "SELECT " BACKUP_COLS " FROM backups WHERE status = ?1 ORDER BY id",
+    [S_TASK_COUNT_ACTIVE] = "SELECT COUNT(*) FROM tasks WHERE database_id = ?1 AND command_type = ?2 "
+                            "AND status IN ('received', 'processing-in-progress')",
 };
 
 struct cat_conn {
@@ -1088,6 +1093,53 @@ int catalog_backup_latest(struct rk_catalog *c, int64_t db_id, struct rk_backup 
 int catalog_backup_count_status(struct rk_catalog *c, const char *status, int64_t *n, struct rk_err *err)
 {
     return query_int(c, S_BACKUP_COUNT_STATUS, 0, status, n, err) < 0 ? -1 : 0;
+}
+
+int catalog_backup_list_status(struct rk_catalog *c, const char *status, struct rk_backup **out,
+                               size_t *n, struct rk_err *err)
+{
+    struct cat_conn *cn = acquire(c);
+    sqlite3_stmt *st = prep(cn, S_BACKUP_LIST_STATUS, err);
+    *out = NULL;
+    *n = 0;
+    int ret = -1;
+    if (st) {
+        bind_text(st, 1, status);
+        size_t cap = 0;
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            if (*n == cap) {
+                cap = cap ? cap * 2 : 8;
+                *out = xrealloc(*out, cap * sizeof(**out));
+            }
+            read_backup(st, &(*out)[(*n)++]);
+        }
+        ret = rc == SQLITE_DONE ? 0 : conn_fail(cn, err, "list backups");
+        done(st);
+    }
+    release(c, cn);
+    return ret;
+}
+
+int catalog_task_count_active(struct rk_catalog *c, int64_t db_id, const char *command_type,
+                              int64_t *n, struct rk_err *err)
+{
+    struct cat_conn *cn = acquire(c);
+    sqlite3_stmt *st = prep(cn, S_TASK_COUNT_ACTIVE, err);
+    int ret = -1;
+    if (st) {
+        sqlite3_bind_int64(st, 1, db_id);
+        bind_text(st, 2, command_type);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            *n = sqlite3_column_int64(st, 0);
+            ret = 0;
+        } else {
+            conn_fail(cn, err, "count tasks");
+        }
+        done(st);
+    }
+    release(c, cn);
+    return ret;
 }
 
 int catalog_check(struct rk_catalog *c, struct rk_err *err)

@@ -93,6 +93,12 @@ int catalog_backup_list(struct rk_catalog *c, int64_t db_id, struct rk_backup **
                         struct rk_err *err);
 int catalog_backup_latest(struct rk_catalog *c, int64_t db_id, struct rk_backup *out, struct rk_err *err);
 int catalog_backup_count_status(struct rk_catalog *c, const char *status, int64_t *n, struct rk_err *err);
+/* Every backup in this state (in-progress ones after a crash), oldest first. */
+int catalog_backup_list_status(struct rk_catalog *c, const char *status, struct rk_backup **out,
+                               size_t *n, struct rk_err *err);
+/* Tasks of this kind for the database that are received or running. */
+int catalog_task_count_active(struct rk_catalog *c, int64_t db_id, const char *command_type,
+                              int64_t *n, struct rk_err *err);
 
 /* "PRAGMA integrity_check" and foreign-key-free consistency rules; for tests
  * and for the start-up log. */

@@ -2,6 +2,7 @@
  * from whatever the last run left, settle the API keys, then start the
  * supervisor and the workers; stop them in the opposite order. */
 #include "service/internal.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 static const struct rk_task_kind *const service_kinds[] = {
     &rk_kind_subscription_create, &rk_kind_subscription_delete, &rk_kind_database_create,
     &rk_kind_database_update,     &rk_kind_database_delete,
+    &rk_kind_backup,              &rk_kind_backup_status,
 };
 
 static void sha256(const void *a, size_t alen, const void *b, size_t blen, unsigned char out[32])
@@ -372,6 +374,11 @@ struct rk_service *rk_service_open(struct rk_config *cfg, struct rk_err *err)
     if (svc->cat) chmod(path, 0600);
     free(path);
     if (!svc->cat || settle_keys(svc, err) < 0 || recover(svc, err) < 0) goto fail;
+    /* Backups: the storage settings, and the backups the last run left. */
+    svc->store = xcalloc(1, sizeof(*svc->store));
+    if (service_store_config(&svc->cfg, svc->store, err) < 0) goto fail;
+    svc->sched = scheduler_new(svc);
+    if (backup_recover(svc, err) < 0) goto fail;
     rk_log(RK_LOG_INFO, "service", "msg=\"catalog open\" dir=\"%s\" redis=%s", svc->data_dir,
            svc->redis_version);
     return svc;
@@ -387,6 +394,7 @@ int rk_service_start(struct rk_service *svc, struct rk_err *err)
     svc->tasks = tasks_new(svc, svc->cat, service_kinds, sizeof(service_kinds) / sizeof(service_kinds[0]),
                            svc->cfg.task_workers, svc->cfg.max_concurrent_backups);
     if (tasks_start(svc->tasks, err) < 0) return -1;
+    if (scheduler_start(svc->sched, err) < 0) return -1;
     svc->started = true;
     struct rk_task *received;
     size_t n;
@@ -403,6 +411,7 @@ void rk_service_stop(struct rk_service *svc)
 {
     if (!svc || svc->stopped) return;
     svc->stopped = true;
+    scheduler_stop(svc->sched);
     if (svc->tasks && tasks_stop(svc->tasks, svc->cfg.shutdown_timeout_sec) > 0) svc->unclean = true;
     if (svc->sup) sup_stop(svc->sup, svc->cfg.stop_databases_on_exit);
 }
@@ -415,6 +424,9 @@ void rk_service_close(struct rk_service *svc)
      * is about to exit, so leave them be. */
     if (svc->unclean) return;
     tasks_free(svc->tasks);
+    scheduler_free(svc->sched);
+    if (svc->store) store_config_free(svc->store);
+    free(svc->store);
     sup_free(svc->sup);
     catalog_close(svc->cat);
     if (svc->lock_fd >= 0) close(svc->lock_fd);

@@ -12,6 +12,8 @@
 
 struct rk_tasks;
 struct rk_supervisor;
+struct rk_scheduler;
+struct store_config;
 
 /* The daemon's one piece of shared state. */
 struct rk_service {
@@ -30,6 +32,9 @@ struct rk_service {
     unsigned char secret_hash[32];
     char *generated_secret;
     atomic_uint_fast64_t bytes_moved;
+    struct store_config *store;  /* storage credentials for backups and imports */
+    struct rk_scheduler *sched;  /* periodic backups */
+    uint64_t backup_hour_ms;     /* an hour of the backup schedule (tests shorten it) */
     bool started;
     bool stopped;
     bool unclean; /* tasks still ran at shutdown: leave memory to the exit */
@@ -88,6 +93,28 @@ int backup_settings_check(const struct rk_db_spec *spec, const struct rk_db *cur
 /* Before a create or update completes: is the destination reachable and
  * writable. Fails the task (DATABASE_INVALID_BACKUP_PATH) when not. */
 int backup_settings_probe(struct rk_task_run *run, const struct rk_db *db);
+
+/* ---- backups: job_backup.c, scheduler.c, retention.c, manifest.c ---- */
+
+/* The storage settings: the store module's environment variables, then the
+ * config's s3*, gcs* and azure* keys over them. Pair with store_config_free. */
+int service_store_config(const struct rk_config *cfg, struct store_config *out, struct rk_err *err);
+
+extern const struct rk_task_kind rk_kind_backup;
+extern const struct rk_task_kind rk_kind_backup_status;
+
+/* Backups the last run left in progress end failed (at open, before any
+ * thread); what they may have written is removed by the scheduler thread. */
+int backup_recover(struct rk_service *svc, struct rk_err *err);
+
+/* The scheduler: one thread that submits a database's backup when a slot of
+ * its schedule is due (see schedule.h), never while one is queued or runs. */
+struct rk_scheduler *scheduler_new(struct rk_service *svc);
+int scheduler_start(struct rk_scheduler *s, struct rk_err *err);
+void scheduler_stop(struct rk_scheduler *s);
+void scheduler_free(struct rk_scheduler *s);
+/* Files of interrupted backups, for the scheduler thread to delete. */
+void scheduler_add_leftover(struct rk_scheduler *s, const char *uri);
 
 /* ---- redisconf.c ---- */
 

@@ -65,6 +65,9 @@ char *redisconf_render(const struct redis_instance *in)
         rk_buf_printf(&b, "save 43200 1\n");
     else
         rk_buf_printf(&b, "save \"\"\n");
+    /* A backup is a replication snapshot: start it at once rather than wait
+     * the default 5 s for other replicas to share the transfer. */
+    rk_buf_printf(&b, "repl-diskless-sync-delay 0\n");
     if (in->primary_port) {
         rk_buf_printf(&b, "replicaof ");
         quoted(&b, in->bind);

@@ -330,6 +330,12 @@ int rk_service_backup_latest(struct rk_service *svc, int64_t db_id, struct rk_ba
                              bool *found, struct rk_fail *f);
 int rk_service_backup_list(struct rk_service *svc, int64_t sub_id, int64_t db_id,
                            struct rk_backup **out, size_t *n, struct rk_fail *f);
+/* Ours: when the database's next periodic backup is due (ms since the epoch;
+ * at or before now while it is due), 0 when it has no schedule. */
+uint64_t rk_service_backup_next(struct rk_service *svc, const struct rk_db *db);
+/* The adhocBackupPath of POST .../backup, checked at once: a 400
+ * DATABASE_INVALID_BACKUP_PATH naming what is wrong (never a secret). */
+int rk_service_backup_path_check(const char *path, struct rk_fail *f);
 
 int rk_service_task_get(struct rk_service *svc, const char *id, struct rk_task *out,
                         struct rk_fail *f);
