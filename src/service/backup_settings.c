@@ -27,7 +27,11 @@ static int check_path(const char *what, const char *path, enum store_type type, 
     if (!u) return rk_fail_set(f, 400, BAD_PATH, "%s: %s", what, err.msg);
     bool writable = store_kind_writable(u->kind);
     enum store_kind kind = u->kind;
+    bool relative = kind == STORE_LOCAL && (!u->path || u->path[0] != '/');
     store_uri_free(u);
+    /* The daemon's working directory is no place for backups. */
+    if (relative)
+        return rk_fail_set(f, 400, BAD_PATH, "%s: a local path must be absolute", what);
     if (!writable)
         return rk_fail_set(f, 400, BAD_PATH, "%s: backups cannot be written to %s locations", what,
                            store_kind_name(kind));

@@ -282,7 +282,11 @@ static int choose_destination(struct job *j, const struct backup_schedule *sched
         return job_fail(j, "DATABASE_INVALID_BACKUP_PATH", 400, "backup path %s: %s", j->shown,
                             err.msg);
     bool writable = store_kind_writable(u->kind);
+    bool relative = u->kind == STORE_LOCAL && (!u->path || u->path[0] != '/');
     store_uri_free(u);
+    if (relative)
+        return job_fail(j, "DATABASE_INVALID_BACKUP_PATH", 400, "backup path %s: a local path must be absolute",
+                        j->shown);
     if (!writable)
         return job_fail(j, "DATABASE_INVALID_BACKUP_PATH", 400,
                             "backup path %s: backups cannot be written there", j->shown);
