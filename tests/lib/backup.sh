@@ -101,3 +101,17 @@ bk_check_manifest() {
             "$(jq -r --arg n "$name" '.files[] | select(.name == $n) | .sizeBytes' "$manifest")"
     done
 }
+
+# bk_fill_random PORT PASSWORD MB: MB megabytes of random (incompressible)
+# 4 KiB values, so that a backup moves that much and takes a while.
+bk_fill_random() {
+    local port=$1 pw=$2 mb=$3
+    python3 -c '
+import os, sys
+out = sys.stdout.buffer
+for i in range(int(sys.argv[1]) * 256):
+    key = b"r:%d" % i
+    val = os.urandom(4096)
+    out.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$4096\r\n%s\r\n" % (len(key), key, val))
+' "$mb" | REDISCLI_AUTH="$pw" redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning --pipe >/dev/null
+}
