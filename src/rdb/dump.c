@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Buffers bigger than this are given back after the key that grew them. */
+#define KEEP_BUFFER (4u << 20)
+
 struct rdb_dumper {
     struct rdb_dump_options opt;
     rdb_dump_fn fn;
@@ -100,7 +103,9 @@ static int key_end(struct rdb_dumper *d, const struct rdb_key_info *k, struct rk
     }
     d->stats.keys++;
     int rc = d->fn(d->ctx, &dk, err) ? -1 : 0;
-    rk_buf_reset(&d->payload);
+    /* One big value must not pin its memory for the rest of the file. */
+    if (d->payload.cap > KEEP_BUFFER) rk_buf_free(&d->payload);
+    else rk_buf_reset(&d->payload);
     return rc;
 }
 

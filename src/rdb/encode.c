@@ -149,7 +149,9 @@ int enc_key_begin(struct key_encoder *e, struct rdb_key_info *k, struct rk_err *
     e->begun = false;
     e->too_big = false;
     e->node_open = false;
-    rk_buf_reset(&e->model);
+    /* A big value rebuilt earlier must not pin its memory for the rest of the file. */
+    if (e->model.cap > (4u << 20)) rk_buf_free(&e->model);
+    else rk_buf_reset(&e->model);
     e->model_items = 0;
     e->type_byte = k->type_byte;
 

@@ -46,7 +46,9 @@ rk_free_port() {
     mkdir -p "$RK_PORT_DIR"
     local port owner
     for _ in $(seq 200); do
-        port=$((20000 + RANDOM % 20000))
+        # Below the kernel's ephemeral range (32768 and up by default): a
+        # server must never find its port taken by some client's socket.
+        port=$((20000 + RANDOM % 12000))
         (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
         if ! mkdir "$RK_PORT_DIR/$port" 2>/dev/null; then
             owner=$(cat "$RK_PORT_DIR/$port/owner" 2>/dev/null || true)

@@ -7,12 +7,13 @@
 
 RK_DAEMON_DIRS=()
 
-# Ports 41000-59999 in blocks: away from rk_free_port's 20000-39999.
+# Ports 13000-19999 in blocks: below rk_free_port's 20000-31999, above the
+# daemon's default 12000-12999, and below the kernel's ephemeral ports.
 rk_port_range() {
     local size=${1:-20} base
     mkdir -p /tmp/rdbkeep-ports
     for _ in $(seq 200); do
-        base=$((41000 + (RANDOM % (19000 / size)) * size))
+        base=$((13000 + (RANDOM % (7000 / size)) * size))
         mkdir "/tmp/rdbkeep-ports/range-$base" 2>/dev/null || continue
         echo "$$" >"/tmp/rdbkeep-ports/range-$base/owner" # released by rk_release_ports
         echo "$base-$((base + size - 1))"
