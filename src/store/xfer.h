@@ -2,13 +2,15 @@
  *
  * libcurl pulls upload data through a read callback and pushes download data
  * through a write callback; our writers are pushed into and our readers are
- * pulled from. The bridge is the multi interface with pausing, no threads:
+ * pulled from. The bridge is the multi interface, no threads:
  *   - xfer_push() offers the caller's bytes and runs curl until it has taken
- *     them; when it wants more before the caller has any, the read callback
- *     pauses the upload.
+ *     them; when curl wants more before the caller has any, the read callback
+ *     pauses the upload. xfer_push_source() lets the read callback read a
+ *     source straight into curl's buffer instead.
  *   - xfer_pull() runs curl until some bytes have arrived in the caller's
- *     buffer; beyond a bounded spill buffer the write callback pauses the
- *     download.
+ *     buffer; what curl delivers beyond it waits in a spill buffer, bounded
+ *     by how much libcurl reads per call (see xfer.c). xfer_drain() lets the
+ *     write callback write straight into a sink instead.
  * Smaller requests (HEAD, DELETE, list pages, a buffered part) run to
  * completion with xfer_run() or in the background with xfer_start() and
  * xfer_poll().
