@@ -104,6 +104,7 @@ enum stmt_id {
     S_BACKUP_COUNT_STATUS,
     S_BACKUP_LIST_STATUS,
     S_TASK_COUNT_ACTIVE,
+    S_TASK_LATEST_OF_KIND,
     S_COUNT
 };
 
@@ -180,6 +181,8 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_BACKUP_LIST_STATUS] = "SELECT " BACKUP_COLS " FROM backups WHERE status = ?1 ORDER BY id",
     [S_TASK_COUNT_ACTIVE] = "SELECT COUNT(*) FROM tasks WHERE database_id = ?1 AND command_type = ?2 "
                             "AND status IN ('received', 'processing-in-progress')",
+    [S_TASK_LATEST_OF_KIND] = "SELECT " TASK_COLS " FROM tasks WHERE database_id = ?1 AND "
+                              "command_type = ?2 ORDER BY seq DESC LIMIT 1",
 };
 
 struct cat_conn {
@@ -1135,6 +1138,28 @@ int catalog_task_count_active(struct rk_catalog *c, int64_t db_id, const char *c
             ret = 0;
         } else {
             conn_fail(cn, err, "count tasks");
+        }
+        done(st);
+    }
+    release(c, cn);
+    return ret;
+}
+
+int catalog_task_latest(struct rk_catalog *c, int64_t db_id, const char *command_type,
+                        struct rk_task *out, struct rk_err *err)
+{
+    struct cat_conn *cn = acquire(c);
+    sqlite3_stmt *st = prep(cn, S_TASK_LATEST_OF_KIND, err);
+    int ret = -1;
+    if (st) {
+        sqlite3_bind_int64(st, 1, db_id);
+        bind_text(st, 2, command_type);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            read_task(st, out);
+            ret = 1;
+        } else {
+            ret = rc == SQLITE_DONE ? 0 : conn_fail(cn, err, "read task");
         }
         done(st);
     }

@@ -99,6 +99,9 @@ int catalog_backup_list_status(struct rk_catalog *c, const char *status, struct 
 /* Tasks of this kind for the database that are received or running. */
 int catalog_task_count_active(struct rk_catalog *c, int64_t db_id, const char *command_type,
                               int64_t *n, struct rk_err *err);
+/* The database's newest task of this kind: 1 found, 0 none, -1 error. */
+int catalog_task_latest(struct rk_catalog *c, int64_t db_id, const char *command_type,
+                        struct rk_task *out, struct rk_err *err);
 
 /* "PRAGMA integrity_check" and foreign-key-free consistency rules; for tests
  * and for the start-up log. */

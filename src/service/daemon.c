@@ -23,6 +23,7 @@ static const struct rk_task_kind *const service_kinds[] = {
     &rk_kind_subscription_create, &rk_kind_subscription_delete, &rk_kind_database_create,
     &rk_kind_database_update,     &rk_kind_database_delete,
     &rk_kind_backup,              &rk_kind_backup_status,
+    &rk_kind_import,              &rk_kind_import_status,
 };
 
 static void sha256(const void *a, size_t alen, const void *b, size_t blen, unsigned char out[32])
@@ -390,6 +391,8 @@ fail:
 int rk_service_start(struct rk_service *svc, struct rk_err *err)
 {
     svc->sup = sup_new(svc);
+    /* An import cut short settles before anything is adopted. */
+    if (import_recover(svc, err) < 0) return -1;
     if (sup_start(svc->sup, err) < 0) return -1;
     svc->tasks = tasks_new(svc, svc->cat, service_kinds, sizeof(service_kinds) / sizeof(service_kinds[0]),
                            svc->cfg.task_workers, svc->cfg.max_concurrent_backups);

@@ -148,7 +148,7 @@ int rk_import_spec_check(const struct rk_import_spec *spec, struct rk_fail *f)
             if (strcmp(spec->uris[i], spec->uris[j]) == 0)
                 return rk_fail_set(f, 400, "DUPLICATE_DATABASE_IMPORT_SOURCE_PATH",
                                    "importFromUri[%zu] repeats importFromUri[%zu]", i, j);
-    return 0;
+    return import_uris_check(spec, f);
 }
 
 uint64_t db_maxmemory_bytes(const struct rk_db *db)

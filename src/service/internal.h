@@ -116,6 +116,20 @@ void scheduler_free(struct rk_scheduler *s);
 /* Files of interrupted backups, for the scheduler thread to delete. */
 void scheduler_add_leftover(struct rk_scheduler *s, const char *uri);
 
+/* ---- imports: job_import.c, staging.c, import_rules.c ---- */
+
+extern const struct rk_task_kind rk_kind_import;
+extern const struct rk_task_kind rk_kind_import_status;
+/* Each importFromUri parsed as its sourceType says (store_uri_parse): a 400
+ * with the store's error type (DATABASE_IMPORT_S3_BAD_URI...) when one does
+ * not fit. Never shows a secret. */
+int import_uris_check(const struct rk_import_spec *spec, struct rk_fail *f);
+/* Settles what an import left when the daemon died in the middle of it:
+ * before the swap's commit the staging server is killed and its files go
+ * (the old data serves on); after it the swap is finished. Databases still
+ * marked import-pending become active. Runs before the supervisor adopts. */
+int import_recover(struct rk_service *svc, struct rk_err *err);
+
 /* ---- redisconf.c ---- */
 
 struct redis_instance {
@@ -124,6 +138,8 @@ struct redis_instance {
     const char *bind;
     unsigned port;
     unsigned primary_port; /* non-zero: this is a replica of that port */
+    const char *logfile;   /* NULL: <dir>/redis.log (an import's staging server logs where it
+                            * will live after the swap) */
 };
 /* The whole redis.conf for one instance. Caller frees. */
 char *redisconf_render(const struct redis_instance *in);
@@ -151,6 +167,25 @@ void sup_db_stop(struct rk_supervisor *s, const struct rk_db *db);
 int sup_db_pause(struct rk_supervisor *s, int64_t db_id, struct rk_err *err);
 int sup_db_resume(struct rk_supervisor *s, int64_t db_id, struct rk_err *err);
 uint64_t sup_restarts(struct rk_supervisor *s);
+/* For the import's staging server (staging.c). sup_spawn starts a
+ * redis-server on conf as the supervisor starts its own (its own session, no
+ * inherited descriptors; a child of this process). sup_is_redis: pid is a
+ * redis-server whose title names this port. sup_log_tail: the last lines of
+ * dir/redis.log on one line. */
+pid_t sup_spawn(struct rk_supervisor *s, const char *conf, struct rk_err *err);
+bool sup_is_redis(const struct rk_supervisor *s, pid_t pid, unsigned port);
+void sup_log_tail(const char *dir, char *out, size_t outlen);
+/* The import's swap. With the database's processes held (the watch thread
+ * keeps off them), stops the primary (SIGTERM: it saves as its persistence
+ * says), then calls commit, which leaves a process serving the new data on
+ * the database's port and gives its pid (a child of this process). The
+ * supervisor watches that one as the primary from then on, rewrites its
+ * config and records its pid. When commit fails, the old primary is started
+ * again on its files before this returns. A replica keeps running and
+ * resyncs from the new primary. */
+typedef int (*sup_swap_fn)(void *arg, pid_t *new_pid, struct rk_err *err);
+int sup_db_swap(struct rk_supervisor *s, const struct rk_db *db, sup_swap_fn commit, void *arg,
+                struct rk_err *err);
 
 /* ---- daemon.c helpers ---- */
 

@@ -44,7 +44,7 @@ char *redisconf_render(const struct redis_instance *in)
     snprintf(path, sizeof(path), "%s/redis.pid", in->dir);
     directive(&b, "pidfile", path);
     snprintf(path, sizeof(path), "%s/redis.log", in->dir);
-    directive(&b, "logfile", path);
+    directive(&b, "logfile", in->logfile ? in->logfile : path);
     directive(&b, "dbfilename", "dump.rdb");
     directive(&b, "requirepass", db->password);
     /* A replica authenticates to its primary, and the primary to its replica

@@ -216,8 +216,8 @@ struct rk_import_spec {
     size_t nuris;
 };
 void rk_import_spec_clear(struct rk_import_spec *spec);
-/* Source type, URI count and duplicates; the per-scheme URI syntax is the
- * store module's (issue 7). */
+/* Source type, URI count, duplicates, and each URI's syntax for its source
+ * type (store_uri_parse, whose error type the 400 carries). */
 int rk_import_spec_check(const struct rk_import_spec *spec, struct rk_fail *f);
 
 /* One backup in the catalog's backups table (written by the backup job). */

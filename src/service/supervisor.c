@@ -532,6 +532,84 @@ int sup_db_resume(struct rk_supervisor *s, int64_t db_id, struct rk_err *err)
     return rc;
 }
 
+/* ---- the import's hooks ---- */
+
+pid_t sup_spawn(struct rk_supervisor *s, const char *conf, struct rk_err *err)
+{
+    return spawn_redis(s->svc->cfg.redis_server, conf, err);
+}
+
+bool sup_is_redis(const struct rk_supervisor *s, pid_t pid, unsigned port)
+{
+    return is_our_redis(s, pid, port);
+}
+
+void sup_log_tail(const char *dir, char *out, size_t outlen)
+{
+    log_tail(dir, out, outlen);
+}
+
+int sup_db_swap(struct rk_supervisor *s, const struct rk_db *db, sup_swap_fn commit, void *arg,
+                struct rk_err *err)
+{
+    pthread_mutex_lock(&s->mu);
+    wait_not_busy(s, db->id);
+    struct sup_proc *p = find_proc(s, db->id, false);
+    if (!p) p = add_proc(s, db->id, false, db->port);
+    struct sup_proc *replica = find_proc(s, db->id, true);
+    pid_t old = p->pid;
+    bool old_child = p->child;
+    p->busy = true;
+    p->port = db->port;
+    /* Held too: its directory moves while the swap runs. */
+    if (replica) replica->busy = true;
+    pthread_mutex_unlock(&s->mu);
+
+    stop_pid(old, old_child, SIGTERM);
+    pthread_mutex_lock(&s->mu);
+    p->pid = 0;
+    pthread_mutex_unlock(&s->mu);
+    pid_t new_pid = 0;
+    int rc = commit(arg, &new_pid, err);
+    if (rc == 0) {
+        pthread_mutex_lock(&s->mu);
+        p->pid = new_pid;
+        p->child = true;
+        p->paused = false;
+        p->marked_error = false;
+        p->failures = 0;
+        p->next_start_ms = 0;
+        p->started_ms = rk_now_ms();
+        pthread_mutex_unlock(&s->mu);
+        /* The next restart starts it as the database, not as a staging server. */
+        char *conf = NULL;
+        struct rk_err werr;
+        if (write_config(s, db, false, &conf, &werr) < 0)
+            rk_log(RK_LOG_ERROR, "supervisor", "msg=\"config not rewritten after the swap\" db=%lld err=\"%s\"",
+                   (long long)db->id, werr.msg);
+        free(conf);
+        rk_log(RK_LOG_INFO, "supervisor", "msg=\"primary swapped\" db=%lld port=%u pid=%d",
+               (long long)db->id, db->port, (int)new_pid);
+    } else {
+        struct rk_err serr;
+        if (start_instance(s, db, p, &serr) < 0) {
+            rk_log(RK_LOG_ERROR, "supervisor", "msg=\"old primary not restarted after a failed swap\" "
+                   "db=%lld err=\"%s\"", (long long)db->id, serr.msg);
+            pthread_mutex_lock(&s->mu);
+            p->failures++;
+            p->next_start_ms = rk_now_ms() + 500;
+            pthread_mutex_unlock(&s->mu);
+        }
+    }
+    pthread_mutex_lock(&s->mu);
+    p->busy = false;
+    if (replica) replica->busy = false;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    record_procs(s, db->id, true);
+    return rc;
+}
+
 /* CONFIG SET on one running instance, authenticated with the old password. */
 static int apply_live(const char *host, unsigned port, const struct rk_db *old, const struct rk_db *db,
                       struct rk_err *err)

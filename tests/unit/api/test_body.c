@@ -132,10 +132,10 @@ static void test_import_backup_subscription_bodies(void **state)
 {
     struct rk_import_spec is;
     struct rk_fail f;
-    const char *ok = "{\"sourceType\":\"aws-s3\",\"importFromUri\":[\"s3://b/1.rdb\",\"s3://b/2.rdb.gz\"]}\n";
+    const char *ok = "{\"sourceType\":\"aws-s3\",\"importFromUri\":[\"s3://bkt/1.rdb\",\"s3://bkt/2.rdb.gz\"]}\n";
     assert_int_equal(rk_api_parse_import_body(ok, strlen(ok), 32, &is, &f), 0);
     assert_int_equal(is.nuris, 2);
-    assert_string_equal(is.uris[1], "s3://b/2.rdb.gz");
+    assert_string_equal(is.uris[1], "s3://bkt/2.rdb.gz");
     rk_import_spec_clear(&is);
     static const struct {
         const char *body, *type;

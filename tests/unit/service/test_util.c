@@ -103,20 +103,22 @@ static void test_backup_settings_exclusive(void **state)
 static void test_import_spec_rules(void **state)
 {
     char *two_same[] = {"http://a/x", "http://a/x"}, *two[] = {"redis://a:1", "redis://b:1"}, *one[] = {"http://a/x"},
-         *empty[] = {""};
+         *empty[] = {""}, *one_ftp[] = {"ftp://a/x"}, *two_s3[] = {"s3://bucket/1.rdb", "s3://bucket/2.rdb"};
     struct {
         const char *type;
         char **uris;
         size_t n;
         const char *want;
     } cases[] = {
-        {"ftp", one, 1, NULL},
+        {"ftp", one_ftp, 1, NULL},
+        {"ftp", one, 1, "DATABASE_IMPORT_FTP_BAD_URI"},
         {"nfs", one, 1, "DATABASE_INVALID_IMPORT_SOURCE_TYPE"},
         {"http", one, 0, "DATABASE_IMPORT_URI_NOT_PROVIDED"},
         {"http", empty, 1, "DATABASE_IMPORT_URI_NOT_PROVIDED"},
         {"http", two_same, 2, "DUPLICATE_DATABASE_IMPORT_SOURCE_PATH"},
         {"redis", two, 2, "DATABASE_IMPORT_MULTIPLE_REDIS_SOURCES"},
-        {"aws-s3", two, 2, NULL},
+        {"aws-s3", two_s3, 2, NULL},
+        {"aws-s3", two, 2, "DATABASE_IMPORT_S3_BAD_URI"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct rk_import_spec s = {(char *)cases[i].type, cases[i].uris, cases[i].n};
