@@ -10,13 +10,13 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <netdb.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -43,6 +43,7 @@ struct staging {
     unsigned port;
     pid_t pid; /* 0: not running, or handed to the supervisor */
     int fifo_fd, keep_fd;
+    int pipe_size;
     redisContext *ctl; /* once it has loaded */
     bool committed;
     uint64_t limit; /* the database's maxmemory */
@@ -364,6 +365,8 @@ static int open_fifo(struct staging *st, const char *fifo, struct rk_err *err)
         if (fd >= 0) {
             st->fifo_fd = fd;
             fcntl(fd, F_SETPIPE_SZ, PIPE_BYTES); /* fewer wake-ups; the default is fine too */
+            int size = fcntl(fd, F_GETPIPE_SZ);
+            st->pipe_size = size > 0 ? size : 65536;
             return 0;
         }
         if (errno != ENXIO && errno != EINTR) return rk_err_set(err, "%s: %s", fifo, strerror(errno));
@@ -460,6 +463,29 @@ static int still_loading(struct staging *st, struct rk_err *err)
     return 0;
 }
 
+/* The pipe is full. redis-server reads it 4 KiB at a time, and a writer
+ * that waits for room (poll, or a blocking write) is woken by every read of
+ * a full pipe to write 4 KiB more: hundreds of thousands of wake-ups on
+ * both sides, which cost redis-server's loader a sixth of its speed. So
+ * the writer sleeps until the pipe is half empty and fills it again in
+ * large writes; redis-server, meanwhile, never waits. */
+static int refill_wait(struct staging *st, struct rk_err *err)
+{
+    uint64_t last_check = rk_monotonic_ns();
+    for (;;) {
+        int queued = 0;
+        if (ioctl(st->fifo_fd, FIONREAD, &queued) < 0 || queued <= st->pipe_size / 2) return 0;
+        uint64_t now = rk_monotonic_ns();
+        if (now - last_check >= (uint64_t)POLL_MS * 1000000u) {
+            if (still_loading(st, err) < 0) return -1;
+            last_check = now;
+        }
+        /* Half the pipe lasts about 7 ms at redis-server's pace with 1 MiB. */
+        struct timespec ts = {0, st->pipe_size >= (1 << 20) ? 1000000L : 100000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
 int staging_write(void *arg, const void *data, size_t len, struct rk_err *err)
 {
     struct staging *st = arg;
@@ -477,9 +503,7 @@ int staging_write(void *arg, const void *data, size_t len, struct rk_err *err)
         }
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && errno == EAGAIN) {
-            struct pollfd pfd = {.fd = st->fifo_fd, .events = POLLOUT};
-            poll(&pfd, 1, POLL_MS);
-            if (still_loading(st, err) < 0) return -1;
+            if (refill_wait(st, err) < 0) return -1;
             continue;
         }
         if (n < 0 && errno == EPIPE) {
