@@ -15,6 +15,7 @@ static const char db_help[] =
     "       rdbkeep db update SUBSCRIPTION_ID DATABASE_ID [SETTINGS] [--name NAME] [--no-wait]\n"
     "       rdbkeep db delete SUBSCRIPTION_ID DATABASE_ID [--no-wait]\n"
     "       rdbkeep db backup [SUBSCRIPTION_ID] DATABASE_ID [--path URI] [--wait]\n"
+    "       rdbkeep db import [SUBSCRIPTION_ID] DATABASE_ID --source-type TYPE URI... [--wait]\n"
     "\n"
     "Manages databases through the daemon's REST API (rdbkeep serve). create, update\n"
     "and delete wait for their task and show its progress on a terminal; --no-wait\n"
@@ -25,6 +26,14 @@ static const char db_help[] =
     "local directory, s3://, gs://, abs:// or ftp:// place); it prints the task id,\n"
     "or with --wait follows the task with a progress bar and prints where the\n"
     "backup's files and manifest are.\n"
+    "\n"
+    "import replaces the database's data with the files URI... (.rdb or .rdb.gz of\n"
+    "any Redis or Valkey version; several files are merged: the shards of one\n"
+    "backup) or with a live server's data. TYPE is aws-s3 (s3://), google-blob-storage\n"
+    "(gs://), azure-blob-storage (abs://), ftp (ftp://, ftps://), http (http://,\n"
+    "https://) or redis (redis://[password@]host:port, one). The old data serves\n"
+    "until the new data has loaded; a failed import leaves it as it was. It prints\n"
+    "the task id, or with --wait follows the task with a progress bar.\n"
     "\n"
     "Settings (create and update):\n"
     "  --memory-gb N          maxmemory in GB (memoryLimitInGb; default 1)\n"
@@ -50,6 +59,7 @@ struct db_opts {
     long long subscription;
     const char *name, *persistence, *eviction, *password, *replication, *backup_path;
     const char *path; /* db backup --path */
+    const char *source_type; /* db import --source-type */
     bool wait;        /* db backup --wait */
     double memory_gb;
     long long port;
@@ -98,6 +108,8 @@ static int parse_opts(int *argc, char **argv, struct db_opts *o)
             o->backup_path = v;
         } else if (strcmp(name, "--path") == 0) {
             o->path = v;
+        } else if (strcmp(name, "--source-type") == 0) {
+            o->source_type = v;
         } else if (strcmp(name, "--replication") == 0) {
             if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0 && strcmp(v, "true") != 0 &&
                 strcmp(v, "false") != 0)
@@ -429,6 +441,76 @@ static int db_backup(struct api_client *c, const struct db_opts *o, int argc, ch
     return rc;
 }
 
+/* ---- db import ---- */
+
+static void print_import_result(const json_t *task)
+{
+    json_t *r = json_object_get(json_object_get(task, "response"), "resource");
+    char size[32];
+    rk_format_bytes((uint64_t)json_integer_value(json_object_get(r, "sourceBytes")), size, sizeof(size));
+    printf("imported into database %lld: %lld keys from %s in %.1f s",
+           (long long)json_integer_value(json_object_get(r, "databaseId")),
+           (long long)json_integer_value(json_object_get(r, "keys")), size,
+           (double)json_integer_value(json_object_get(r, "durationMs")) / 1000.0);
+    long long expired = json_integer_value(json_object_get(r, "keysExpiredSkipped"));
+    if (expired) printf(" (%lld expired keys left out)", expired);
+    printf("\n");
+}
+
+static int db_import(struct api_client *c, const struct db_opts *o, int argc, char **argv)
+{
+    long long sub = 0, id = 0;
+    int first_uri;
+    /* [SUBSCRIPTION_ID] DATABASE_ID URI...: ids are numbers, URIs never are. */
+    if (argc >= 4 && api_parse_id(argv[2], &sub) == 0 && api_parse_id(argv[3], &id) == 0) {
+        first_uri = 4;
+    } else if (argc >= 3 && api_parse_id(argv[2], &id) == 0) {
+        sub = 0;
+        first_uri = 3;
+    } else {
+        return cli_usage_error(CMD, "import takes [SUBSCRIPTION_ID] DATABASE_ID --source-type TYPE URI...");
+    }
+    if (!o->source_type) return cli_usage_error(CMD, "import needs --source-type TYPE");
+    if (first_uri >= argc) return cli_usage_error(CMD, "import needs at least one URI");
+    if (!sub && find_subscription(c, id, &sub) < 0) return CLI_EXIT_FAIL;
+    json_t *uris = json_array();
+    for (int i = first_uri; i < argc; i++) json_array_append_new(uris, json_string(argv[i]));
+    json_t *body = json_pack("{s:s, s:o}", "sourceType", o->source_type, "importFromUri", uris);
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/subscriptions/%lld/databases/%lld/import", sub, id);
+    json_t *resp;
+    struct rk_err err;
+    long st = api_call(c, "POST", path, body, &resp, &err);
+    json_decref(body);
+    int rc = CLI_EXIT_FAIL;
+    const char *task_id = json_string_value(json_object_get(resp, "taskId"));
+    if (st < 0) {
+        fprintf(stderr, "rdbkeep %s: %s\n", CMD, err.msg);
+    } else if (st < 200 || st > 299) {
+        api_print_error(CMD, st, resp);
+    } else if (!task_id) {
+        fprintf(stderr, "rdbkeep %s: the API accepted the request without a taskId\n", CMD);
+    } else if (!o->wait) {
+        if (c->json)
+            api_print_json(resp);
+        else
+            printf("%s\n", task_id);
+        rc = CLI_EXIT_OK;
+    } else {
+        json_t *task;
+        int w = api_wait_task(c, CMD, task_id, 0, &task, &err);
+        if (w < 0) fprintf(stderr, "rdbkeep %s: %s\n", CMD, err.msg);
+        if (w == 0 && c->json)
+            api_print_json(task);
+        else if (w == 0)
+            print_import_result(task);
+        json_decref(task);
+        rc = w == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+    }
+    json_decref(resp);
+    return rc;
+}
+
 static int two_ids(int argc, char **argv, const char *sub_cmd, long long *sub, long long *id)
 {
     if (argc != 4)
@@ -483,8 +565,10 @@ static int cmd_db_run(int argc, char **argv)
         }
     } else if (strcmp(sub_cmd, "backup") == 0) {
         rc = db_backup(&c, &o, argc, argv);
+    } else if (strcmp(sub_cmd, "import") == 0) {
+        rc = db_import(&c, &o, argc, argv);
     } else {
-        rc = cli_usage_error(CMD, "expected list, create, get, update, delete or backup");
+        rc = cli_usage_error(CMD, "expected list, create, get, update, delete, backup or import");
     }
     api_client_close(&c);
     return rc;
@@ -492,7 +576,7 @@ static int cmd_db_run(int argc, char **argv)
 
 const struct cli_command cli_cmd_db = {
     .name = "db",
-    .summary = "manage databases through the API: list, create, get, update, delete, backup",
+    .summary = "manage databases through the API: list, create, get, update, delete, backup, import",
     .help = db_help,
     .run = cmd_db_run,
 };

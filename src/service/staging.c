@@ -114,32 +114,67 @@ static pid_t read_pid(const char *dir)
     return rk_parse_i64(buf, &v) == 0 && v > 0 && v < INT32_MAX ? (pid_t)v : 0;
 }
 
-static unsigned read_marker(const char *dir)
+struct marker {
+    unsigned port;
+    pid_t pid; /* 0 until the staging server runs */
+    bool swapping;
+};
+
+static bool read_marker(const char *dir, struct marker *m)
 {
-    char path[PATH_MAX], buf[64];
+    char path[PATH_MAX], buf[128];
+    memset(m, 0, sizeof(*m));
     snprintf(path, sizeof(path), "%s/" IMPORT_MARKER, dir);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
+    if (fd < 0) return false;
     ssize_t n = read(fd, buf, sizeof(buf) - 1);
     close(fd);
-    if (n <= 0) return 0;
-    buf[n] = '\0';
-    uint64_t port;
-    if (strncmp(buf, "port=", 5) != 0) return 0;
-    buf[strcspn(buf, "\n")] = '\0';
-    return rk_parse_u64(buf + 5, &port) == 0 && port > 0 && port < 65536 ? (unsigned)port : 0;
+    buf[n > 0 ? n : 0] = '\0';
+    for (char *line = buf, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next) *next++ = '\0';
+        uint64_t v;
+        if (strncmp(line, "port=", 5) == 0 && rk_parse_u64(line + 5, &v) == 0 && v > 0 && v < 65536)
+            m->port = (unsigned)v;
+        else if (strncmp(line, "pid=", 4) == 0 && rk_parse_u64(line + 4, &v) == 0 && v > 0 && v < INT32_MAX)
+            m->pid = (pid_t)v;
+        else if (strcmp(line, "state=swapping") == 0)
+            m->swapping = true;
+    }
+    return true;
 }
 
-static int write_marker(const struct staging *st, struct rk_err *err)
+/* Written whole under a temporary name and renamed: a crash leaves the old
+ * one or the new one. */
+static int write_marker(const struct staging *st, bool swapping, struct rk_err *err)
 {
-    char path[PATH_MAX], text[32];
+    char path[PATH_MAX], tmp[PATH_MAX], text[96];
     snprintf(path, sizeof(path), "%s/" IMPORT_MARKER, st->dir);
-    int len = snprintf(text, sizeof(text), "port=%u\n", st->port);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return rk_err_set(err, "%s: cannot create: %s", path, strerror(errno));
+    snprintf(tmp, sizeof(tmp), "%s/" IMPORT_MARKER ".tmp", st->dir);
+    int len = snprintf(text, sizeof(text), "port=%u\npid=%d\nstate=%s\n", st->port, (int)st->pid,
+                       swapping ? "swapping" : "loading");
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return rk_err_set(err, "%s: cannot create: %s", tmp, strerror(errno));
     bool ok = write(fd, text, (size_t)len) == len && fsync(fd) == 0;
     close(fd);
-    return ok ? 0 : rk_err_set(err, "%s: cannot write: %s", path, strerror(errno));
+    if (!ok || rename(tmp, path) < 0) {
+        rk_err_set(err, "%s: cannot write: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    fsync_dir(st->dir);
+    return 0;
+}
+
+/* Where a test stops the daemon dead (RDBKEEP_TEST_IMPORT_CRASH=before-commit
+ * or after-commit), to check what the next start makes of it. */
+static void test_crash_point(const char *name)
+{
+    const char *at = getenv("RDBKEEP_TEST_IMPORT_CRASH");
+    if (at && strcmp(at, name) == 0) {
+        rk_log(RK_LOG_WARN, "import", "msg=\"RDBKEEP_TEST_IMPORT_CRASH: the daemon dies here\" at=%s", name);
+        raise(SIGKILL);
+    }
 }
 
 /* Waits for a process that is not our child to be gone (a zombie counts). */
@@ -392,6 +427,8 @@ int staging_start(struct staging *st, struct rk_err *err)
 {
     struct rk_err rerr;
     if (remove_tree(st->dir, &rerr) < 0) return rk_err_set(err, "%s", rerr.msg);
+    /* Left by a swap whose clean-up failed: in the way of the next one. */
+    if (exists(st->final) && remove_tree(st->replaced, &rerr) < 0) return rk_err_set(err, "%s", rerr.msg);
     if (mkdir(st->dir, 0700) < 0) return rk_err_set(err, "%s: cannot create: %s", st->dir, strerror(errno));
     char *fifo = xasprintf("%s/" FIFO_NAME, st->dir);
     int rc = 0;
@@ -409,7 +446,7 @@ int staging_start(struct staging *st, struct rk_err *err)
             break;
         }
         char *conf = NULL;
-        if (write_marker(st, err) < 0 || write_conf(st, &conf, err) < 0) {
+        if (write_marker(st, false, err) < 0 || write_conf(st, &conf, err) < 0) {
             free(conf);
             rc = -1;
             break;
@@ -425,6 +462,12 @@ int staging_start(struct staging *st, struct rk_err *err)
         }
         rk_log(RK_LOG_INFO, "import", "msg=\"staging redis-server started\" db=%lld port=%u pid=%d",
                (long long)st->db.id, st->port, (int)st->pid);
+        /* A restart finds it by this pid (its pidfile is not enough: see commit). */
+        if (write_marker(st, false, err) < 0) {
+            kill_staging(st);
+            rc = -1;
+            break;
+        }
         rc = open_fifo(st, fifo, err);
         if (rc == 1 && attempt < START_ATTEMPTS) rc = 0;
         else if (rc == 1) rc = -1;
@@ -647,7 +690,7 @@ static bool old_server_file(const char *name)
 {
     return strcmp(name, "dump.rdb") == 0 || strcmp(name, "appendonlydir") == 0 ||
            strcmp(name, "redis.conf") == 0 || strcmp(name, "redis.conf.tmp") == 0 ||
-           strcmp(name, "redis.pid") == 0 || strcmp(name, IMPORT_MARKER) == 0 ||
+           strcmp(name, "redis.pid") == 0 || strncmp(name, IMPORT_MARKER, strlen(IMPORT_MARKER)) == 0 ||
            strncmp(name, "temp-", 5) == 0;
 }
 
@@ -693,6 +736,20 @@ static int commit(void *arg, pid_t *new_pid, struct rk_err *err)
     if (config_set(st->ctl, "port", port, err) < 0)
         return rk_err_prefix(err, "the staging redis-server cannot take the database's port %u",
                              st->db.port);
+    /* The pidfile the database's directory will hold. The old primary, when
+     * it was itself a staging server once, removed this very path as it
+     * exited. */
+    char pidfile[PATH_MAX], tmp[PATH_MAX], text[24];
+    snprintf(pidfile, sizeof(pidfile), "%s/redis.pid", st->dir);
+    snprintf(tmp, sizeof(tmp), "%s/redis.pid.tmp", st->dir);
+    int len = snprintf(text, sizeof(text), "%d\n", (int)st->pid);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool written = fd >= 0 && write(fd, text, (size_t)len) == len;
+    if (fd >= 0 && close(fd) < 0) written = false;
+    if (!written || rename(tmp, pidfile) < 0)
+        rk_log(RK_LOG_WARN, "import", "msg=\"pidfile not written\" path=\"%s\" err=\"%s\"", pidfile,
+               strerror(errno));
+    test_crash_point("before-commit");
     if (rename(st->final, st->replaced) < 0) {
         rk_err_set(err, "%s: cannot rename: %s", st->final, strerror(errno));
         goto undo;
@@ -706,6 +763,7 @@ static int commit(void *arg, pid_t *new_pid, struct rk_err *err)
         goto undo;
     }
     fsync_dir(st->svc->db_root);
+    test_crash_point("after-commit");
     st->committed = true;
     *new_pid = st->pid;
     st->pid = 0;
@@ -719,6 +777,9 @@ undo:
 int staging_swap(struct staging *st, struct rk_err *err)
 {
     if (!st->ctl) return rk_err_set(err, "the staging redis-server is not up");
+    /* From here a crash that finds the old primary stopped and this server
+     * holding the data finishes the swap rather than losing both. */
+    if (write_marker(st, true, err) < 0) return -1;
     if (sup_db_swap(st->svc->sup, &st->db, commit, st, err) < 0) return -1;
     finish_swap(st->svc->db_root, st->final, st->replaced);
     return 0;
@@ -767,8 +828,7 @@ fail:
     rk_log(RK_LOG_ERROR, "import", "msg=\"pid not recorded\" db=%lld err=\"%s\"", (long long)db_id, err.msg);
 }
 
-/* A committed swap whose new primary still runs on the staging port: it
- * takes the database's port, as the swap would have done. */
+/* The staging server of an interrupted swap takes the database's port. */
 static bool move_port(const struct rk_service *svc, const struct rk_db *db, unsigned from)
 {
     bool loading;
@@ -782,11 +842,29 @@ static bool move_port(const struct rk_service *svc, const struct rk_db *db, unsi
     return ok;
 }
 
+static void kill_other(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    wait_gone(pid);
+}
+
+/* An import the daemon died in the middle of. Before the swap began: the
+ * staging server goes and the old primary serves on (or is started again
+ * from its files). In the swap, after the old primary stopped and before
+ * the commit: the staging server holds the complete new data, the old one is
+ * down, so the swap is finished rather than losing both. After the commit:
+ * the new primary is adopted (or started from its files) and the old
+ * directory goes. */
 static void recover_one(struct rk_service *svc, int64_t id)
 {
     struct rk_err err;
     struct rk_db db;
+    struct catalog_procs cp = {0};
     int found = catalog_db_get(svc->cat, id, &db, &err);
+    if (found > 0 && catalog_db_get_procs(svc->cat, id, &cp, &err) < 0) {
+        rk_db_clear(&db);
+        found = -1;
+    }
     if (found < 0) {
         rk_log(RK_LOG_ERROR, "import", "msg=\"recovery skipped\" db=%lld err=\"%s\"", (long long)id, err.msg);
         return;
@@ -794,55 +872,65 @@ static void recover_one(struct rk_service *svc, int64_t id)
     char *final = service_db_dir(svc, id);
     char *dir = xasprintf("%s.import", final);
     char *replaced = xasprintf("%s.replaced", final);
-    char *marker = xasprintf("%s/" IMPORT_MARKER, final);
-    if (exists(replaced) && !exists(final)) {
-        /* Between the two renames: not committed. */
-        if (rename(replaced, final) < 0)
-            rk_log(RK_LOG_ERROR, "import", "msg=\"old directory not put back\" dir=\"%s\" err=\"%s\"",
-                   replaced, strerror(errno));
-    }
-    if (exists(dir)) {
-        unsigned port = read_marker(dir);
-        pid_t pid = read_pid(dir);
-        if (pid > 0 && ((port && sup_is_redis(svc->sup, pid, port)) ||
-                        (found && sup_is_redis(svc->sup, pid, db.port)))) {
-            kill(pid, SIGKILL);
-            wait_gone(pid);
+    struct marker m;
+    if (read_marker(dir, &m) || exists(dir)) {
+        pid_t pid = m.pid ? m.pid : read_pid(dir);
+        unsigned on = 0;
+        if (pid > 0 && m.port && sup_is_redis(svc->sup, pid, m.port))
+            on = m.port;
+        else if (pid > 0 && found && sup_is_redis(svc->sup, pid, db.port))
+            on = db.port;
+        bool old_alive = found && cp.pid > 0 && cp.pid != pid && sup_is_redis(svc->sup, cp.pid, db.port);
+        bool forward = found && m.swapping && on && !old_alive;
+        if (forward && on != db.port) forward = move_port(svc, &db, on);
+        if (forward && exists(final) && rename(final, replaced) < 0) forward = false;
+        if (forward && rename(dir, final) < 0) {
+            rename(replaced, final);
+            forward = false;
         }
-        if (remove_tree(dir, &err) < 0)
-            rk_log(RK_LOG_WARN, "import", "msg=\"staging files left\" err=\"%s\"", err.msg);
-        fsync_dir(svc->db_root);
-        rk_log(RK_LOG_WARN, "import", "msg=\"import interrupted before its swap: staging server "
-               "stopped, the old data serves\" db=%lld", (long long)id);
-    }
-    if (exists(marker)) {
-        /* Committed: the new data is the database's. Its server may still
-         * run, on either port. */
-        unsigned port = read_marker(final);
-        pid_t pid = read_pid(final);
-        bool adopted = false;
-        if (found && pid > 0 && sup_is_redis(svc->sup, pid, db.port)) {
-            adopted = true;
-        } else if (found && pid > 0 && port && sup_is_redis(svc->sup, pid, port)) {
-            adopted = move_port(svc, &db, port);
-            if (!adopted) {
-                kill(pid, SIGKILL);
-                wait_gone(pid);
-            }
-        } else if (!found && pid > 0 && port && sup_is_redis(svc->sup, pid, port)) {
-            kill(pid, SIGKILL);
-            wait_gone(pid);
+        if (forward) {
+            fsync_dir(svc->db_root);
+            rk_log(RK_LOG_WARN, "import", "msg=\"the daemon died in the middle of a swap, after the old "
+                   "primary stopped: the swap is finished\" db=%lld", (long long)id);
+        } else {
+            if (exists(replaced) && !exists(final) && rename(replaced, final) < 0)
+                rk_log(RK_LOG_ERROR, "import", "msg=\"old directory not put back\" dir=\"%s\" err=\"%s\"",
+                       replaced, strerror(errno));
+            if (on) kill_other(pid);
+            if (remove_tree(dir, &err) < 0)
+                rk_log(RK_LOG_WARN, "import", "msg=\"staging files left\" err=\"%s\"", err.msg);
+            fsync_dir(svc->db_root);
+            rk_log(RK_LOG_WARN, "import", "msg=\"import interrupted before its swap: staging server "
+                   "stopped, its files removed; the old data serves\" db=%lld", (long long)id);
         }
-        if (adopted) record_pid(svc, id, pid);
+    }
+    if (exists(replaced) && !exists(final) && rename(replaced, final) < 0)
+        rk_log(RK_LOG_ERROR, "import", "msg=\"old directory not put back\" dir=\"%s\" err=\"%s\"",
+               replaced, strerror(errno));
+    if (read_marker(final, &m)) {
+        /* Committed: the new data is the database's. */
+        pid_t pid = m.pid ? m.pid : read_pid(final);
+        bool adopted = found && pid > 0 && sup_is_redis(svc->sup, pid, db.port);
+        if (adopted) {
+            record_pid(svc, id, pid);
+            /* The staging config is still there: the next start reads this. */
+            char *conf = xasprintf("%s/redis.conf", final);
+            struct redis_instance in = {.db = &db, .dir = final, .bind = svc->cfg.db_host, .port = db.port};
+            if (redisconf_write(conf, &in, &err) < 0)
+                rk_log(RK_LOG_WARN, "import", "msg=\"config not rewritten\" err=\"%s\"", err.msg);
+            free(conf);
+        }
+        else if (pid > 0 && m.port && sup_is_redis(svc->sup, pid, m.port))
+            kill_other(pid);
         rk_log(RK_LOG_WARN, "import", "msg=\"import interrupted after its swap committed: finished\" "
                "db=%lld new_primary=%s", (long long)id, adopted ? "adopted" : "started from its files");
     }
-    if (exists(marker) || exists(replaced)) finish_swap(svc->db_root, final, replaced);
+    if (exists(replaced)) finish_swap(svc->db_root, final, replaced);
+    else if (read_marker(final, &m)) finish_swap(svc->db_root, final, replaced);
     if (found) rk_db_clear(&db);
     free(final);
     free(dir);
     free(replaced);
-    free(marker);
 }
 
 int import_recover(struct rk_service *svc, struct rk_err *err)
