@@ -99,8 +99,15 @@ static void remove_leftovers(struct rk_scheduler *s)
         pthread_mutex_unlock(&s->mu);
         if (!l) return;
         struct rk_err err;
-        int rc = store_delete(s->svc->store, l->uri, &err);
         char *shown = store_uri_redact(l->uri);
+        /* The temporary file of the write the crash cut short, then the
+         * final name (the crash may have come after the file's commit and
+         * before the manifest's). */
+        int rc = store_remove_partial(s->svc->store, l->uri, &err);
+        if (rc != STORE_OK && rc != STORE_UNSUPPORTED)
+            rk_log(RK_LOG_WARN, "backup", "msg=\"a temporary file of an interrupted backup could not be removed\" uri=\"%s\" err=\"%s\"",
+                   shown, err.msg);
+        rc = store_delete(s->svc->store, l->uri, &err);
         if (rc == STORE_OK)
             rk_log(RK_LOG_INFO, "backup", "msg=\"removed a file of an interrupted backup\" uri=\"%s\"", shown);
         else if (rc != STORE_NOT_FOUND)

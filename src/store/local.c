@@ -154,6 +154,44 @@ static int local_remove(const struct store_config *cfg, const struct store_uri *
     return STORE_OK;
 }
 
+int store_local_remove_partial(const struct store_uri *u, struct rk_err *err)
+{
+    const char *slash = strrchr(u->path, '/');
+    if (!slash || !slash[1]) {
+        rk_err_set(err, "local: %s names no file", u->path);
+        return STORE_BAD_URI;
+    }
+    char *dir = slash == u->path ? xstrdup("/") : xstrndup(u->path, (size_t)(slash - u->path));
+    /* The names local_open_write gives its temporary files. */
+    char *prefix = xasprintf(".%.100s" TMP_MARK, slash + 1);
+    size_t plen = strlen(prefix);
+    int rc = STORE_OK;
+    DIR *d = opendir(dir);
+    if (!d) {
+        int e = errno;
+        if (errno_result(e) != STORE_NOT_FOUND) {
+            rk_err_set(err, "local: cannot read %s: %s", dir, strerror(e));
+            rc = errno_result(e);
+        }
+    } else {
+        struct dirent *de;
+        while ((de = readdir(d))) {
+            if (strncmp(de->d_name, prefix, plen) != 0) continue;
+            char *path = xasprintf("%s/%s", dir, de->d_name);
+            if (unlink(path) < 0 && errno != ENOENT) {
+                int e = errno;
+                rk_err_set(err, "local: cannot delete %s: %s", path, strerror(e));
+                rc = errno_result(e);
+            }
+            free(path);
+        }
+        closedir(d);
+    }
+    free(prefix);
+    free(dir);
+    return rc;
+}
+
 static struct io_source *local_open_read(const struct store_config *cfg, const struct store_uri *u,
                                          uint64_t offset, struct store_stat *st, int *result,
                                          struct rk_err *err)

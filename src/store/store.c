@@ -90,6 +90,17 @@ int store_delete(const struct store_config *cfg, const char *uri, struct rk_err 
     return rc;
 }
 
+int store_remove_partial(const struct store_config *cfg, const char *uri, struct rk_err *err)
+{
+    (void)cfg;
+    struct store_uri *u = parse_for(uri, STORE_URI_OBJECT, err);
+    if (!u) return STORE_BAD_URI;
+    int rc = u->kind == STORE_LOCAL ? store_local_remove_partial(u, err)
+                                    : unsupported(u, "removing an interrupted write", err);
+    store_uri_free(u);
+    return rc;
+}
+
 struct io_source *store_open_read(const struct store_config *cfg, const char *uri, uint64_t offset,
                                   struct store_stat *st, int *result, struct rk_err *err)
 {

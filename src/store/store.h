@@ -238,6 +238,14 @@ struct io_sink *store_open_write(const struct store_config *cfg, const char *uri
  * (STORE_OK when it has not failed). */
 int store_sink_result(struct io_sink *sink);
 
+/* Removes what a writer of uri that never reached close or abort (its
+ * process was killed) left beside it: the temporary files of a local write.
+ * Other stores: STORE_UNSUPPORTED (an S3/GCS multipart upload cannot be found
+ * from here: a bucket lifecycle rule aborts those; Azure's uncommitted blocks
+ * expire by themselves; an FTP write leaves a hidden temporary name). Only
+ * for a writer known to be dead: a live one's file would go. */
+int store_remove_partial(const struct store_config *cfg, const char *uri, struct rk_err *err);
+
 /* Validates a backup destination: writes a small object under it and deletes
  * it again. */
 int store_probe_write(const struct store_config *cfg, const char *uri, struct rk_err *err);

@@ -25,6 +25,8 @@ struct store_driver {
 };
 
 extern const struct store_driver store_local_driver;
+/* The temporary files of interrupted writes of u (store_remove_partial). */
+int store_local_remove_partial(const struct store_uri *u, struct rk_err *err);
 extern const struct store_driver store_s3_driver; /* S3 and GCS */
 extern const struct store_driver store_azure_driver;
 extern const struct store_driver store_ftp_driver;
