@@ -42,6 +42,7 @@ struct staging {
     char *replaced; /* <db_root>/<id>.replaced */
     unsigned port;
     pid_t pid; /* 0: not running, or handed to the supervisor */
+    pid_t logged_pid; /* the last one started: its log lines carry it */
     int fifo_fd, keep_fd;
     int pipe_size;
     redisContext *ctl; /* once it has loaded */
@@ -371,14 +372,47 @@ static void describe_exit(int status, char *out, size_t outlen)
         snprintf(out, outlen, "exited with status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
+/* The first error the staging server logged: its lines start "<pid>:", an
+ * error is logged at level '#' ("12:M 25 Nov 2026 16:24:33.033 # RDB has
+ * duplicated key 'k' in DB 0"); the start-up warnings are not the reason. */
+static bool first_error(const struct staging *st, char *out, size_t outlen)
+{
+    char path[PATH_MAX], prefix[24];
+    snprintf(path, sizeof(path), "%s/redis.log", st->final);
+    int plen = snprintf(prefix, sizeof(prefix), "%d:", (int)st->logged_pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return false;
+    /* Its lines are near the end; a crash report follows them. */
+    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : 0;
+    fseek(f, size > 262144 ? size - 262144 : 0, SEEK_SET);
+    char line[1024];
+    bool found = false;
+    while (!found && fgets(line, sizeof(line), f)) {
+        if (strncmp(line, prefix, (size_t)plen) != 0) continue;
+        char *level = strstr(line, " # ");
+        if (!level || strstr(level, "WARNING") || strstr(level, "Redis version=") ||
+            strstr(level, "Configuration loaded") || strstr(level, "Server initialized") ||
+            strstr(level, "oO0OoO0OoO0Oo"))
+            continue;
+        char *msg = level + 3;
+        msg[strcspn(msg, "\r\n")] = '\0';
+        snprintf(out, outlen, "%s", msg);
+        for (char *p = out; *p; p++)
+            if (*p == '"') *p = '\'';
+        found = true;
+    }
+    fclose(f);
+    return found;
+}
+
 /* The staging server has exited (status from waitpid): why, from its log. */
 static int died(struct staging *st, int status, const char *when, struct rk_err *err)
 {
-    char how[64], tail[400];
+    char how[64], why[400];
     describe_exit(status, how, sizeof(how));
-    sup_log_tail(st->final, tail, sizeof(tail));
+    if (!first_error(st, why, sizeof(why))) sup_log_tail(st->final, why, sizeof(why));
     st->pid = 0;
-    return rk_err_set(err, "the staging redis-server %s %s: %s", how, when, tail[0] ? tail : "no log");
+    return rk_err_set(err, "the staging redis-server %s %s: %s", how, when, why[0] ? why : "no log");
 }
 
 static void kill_staging(struct staging *st)
@@ -460,6 +494,7 @@ int staging_start(struct staging *st, struct rk_err *err)
             rc = -1;
             break;
         }
+        st->logged_pid = st->pid;
         rk_log(RK_LOG_INFO, "import", "msg=\"staging redis-server started\" db=%lld port=%u pid=%d",
                (long long)st->db.id, st->port, (int)st->pid);
         /* A restart finds it by this pid (its pidfile is not enough: see commit). */
