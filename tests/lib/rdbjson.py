@@ -16,7 +16,8 @@ other views of the same data.
   content ORIG CONV --target N [--redis-load] [--drop-expired]
       The content of a converted file (or of what Redis saved after loading
       it) against the original: what must survive, what the target cannot
-      hold.
+      hold. content-list LIST takes "ORIG<TAB>CONV" lines, and
+      --listpack-zsets: the loading server had the default listpack limits.
   convert-matrix BIN LIST WORKDIR [--targets 6,7,...] [--drop-targets 10,...]
       rdb convert of every file for every target, with the checks of
       content plus the converter's exit status, messages and warnings.
@@ -708,10 +709,11 @@ def cmd_librdb(args, tally):
 # ---- content after a conversion ----------------------------------------------------------
 
 
-def expected_after(orig, target, now, drop_expired, redis_load):
+def expected_after(orig, target, now, drop_expired, redis_load, listpack_zsets=False):
     """What the original's keys should look like after `convert --target
     target` (and, with redis_load, after Redis 7.0 loaded that and saved it
-    again). Returns ({(db,key): canon}, field TTLs the converter drops,
+    again; listpack_zsets: a server with the default zset-max-listpack-*
+    settings). Returns ({(db,key): canon}, field TTLs the converter drops,
     empty keys it leaves out, expired keys it leaves out)."""
     out = {}
     ttls_dropped = empty = expired = 0
@@ -729,6 +731,13 @@ def expected_after(orig, target, now, drop_expired, redis_load):
             c["value"] = [(f, x) for f, x in c["value"] if f not in gone]
             ttls_dropped += len(c["field_expires"]) - len(gone)
             c["field_expires"] = []
+        if redis_load and listpack_zsets and c["type"] == "zset" and \
+                o["encoding"] in ("skiplist", "skiplist2") and len(c["value"]) <= 128 and \
+                all(len(m) <= 64 for m, _ in c["value"]):
+            # A small sorted set stored plain is loaded into a listpack, which
+            # keeps a score of -0 as 0 (zset-max-listpack-entries 128 and
+            # -value 64 by default).
+            c["value"] = sorted((m, "0.0" if x == "-0.0" else x) for m, x in c["value"])
         if c["type"] in ("list", "set", "zset", "hash") and not c["value"]:
             empty += 1
             continue  # Redis skips empty keys on load; the writer leaves them out
@@ -751,8 +760,11 @@ def expected_after(orig, target, now, drop_expired, redis_load):
             if redis_load and src == "stream":
                 # Redis 7.0 loading type 15 derives what the type lacks (its
                 # rdb.c: first id from the data, entries added = length, the
-                # groups' entries read estimated) and saves type 19.
-                s["first_id"] = s["entries"][0][0] if s["entries"] else "0-0"
+                # groups' entries read estimated) and saves type 19. An empty
+                # stream's first id is then streamGetEdgeID's answer for no
+                # entries: the highest ID.
+                s["first_id"] = s["entries"][0][0] if s["entries"] else \
+                    "18446744073709551615-18446744073709551615"
                 for g in s["groups"]:
                     g["entries_read"] = "estimated by Redis"
         out[k] = c
@@ -760,9 +772,10 @@ def expected_after(orig, target, now, drop_expired, redis_load):
 
 
 def compare_content(tally, orig, conv, target, now=None, drop_expired=False, redis_load=False,
-                    log=None, oi=None, ci=None, what="", orig_path=None, conv_path=None):
+                    log=None, oi=None, ci=None, what="", orig_path=None, conv_path=None,
+                    listpack_zsets=False):
     now = now or int(time.time() * 1000)
-    want, ttls, empty, expired = expected_after(orig, target, now, drop_expired, redis_load)
+    want, ttls, empty, expired = expected_after(orig, target, now, drop_expired, redis_load, listpack_zsets)
     got = {}
     for k, o in by_key(conv, tally, what).items():
         got[k] = canon_record(o)
@@ -828,13 +841,14 @@ def cmd_content(args, tally):
 
 
 def cmd_content_list(args, tally):
-    """content-list LIST --target N [--redis-load] [--drop-expired]: content
-    for each line "ORIG<TAB>CONV" of LIST."""
-    opts = parse_opts(args[1:], {"--target": int, "--now": int}, flags={"--redis-load", "--drop-expired"})
+    """content-list LIST --target N [--redis-load] [--drop-expired] [--listpack-zsets]:
+    content for each line "ORIG<TAB>CONV" of LIST."""
+    opts = parse_opts(args[1:], {"--target": int, "--now": int},
+                      flags={"--redis-load", "--drop-expired", "--listpack-zsets"})
     for orig, conv in read_list(args[0]):
         compare_content(tally, load_ours(orig, tally), load_ours(conv, tally), opts["--target"],
                         opts.get("--now"), "--drop-expired" in opts, "--redis-load" in opts,
-                        what="%s: " % conv)
+                        what="%s: " % conv, listpack_zsets="--listpack-zsets" in opts)
 
 
 def keys_in_order(path):
