@@ -13,6 +13,7 @@
 #include "service/backup.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,11 +72,65 @@ static void report(struct job *j)
     rk_task_progress(j->run, bytes, total, keys);
 }
 
-/* Called by the pull in the task's own thread, once per chunk. */
+/* Progress goes to the catalog from a thread of its own while the pull runs:
+ * a catalog commit waits for an fsync, which on a disk busy with the backup's
+ * own file can take long, and the snapshot must not wait for it. The task's
+ * thread touches the progress only before and after (the reporter joined). */
+struct reporter {
+    struct job *j;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+};
+
+static void *reporter_main(void *arg)
+{
+    struct reporter *r = arg;
+    pthread_mutex_lock(&r->mu);
+    while (!r->stop) {
+        struct timespec deadline;
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_nsec += 250 * 1000000L;
+        if (deadline.tv_nsec >= 1000000000L) deadline.tv_sec++, deadline.tv_nsec -= 1000000000L;
+        pthread_cond_timedwait(&r->cv, &r->mu, &deadline);
+        if (r->stop) break;
+        pthread_mutex_unlock(&r->mu);
+        report(r->j);
+        pthread_mutex_lock(&r->mu);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+static void reporter_start(struct reporter *r, struct job *j)
+{
+    memset(r, 0, sizeof(*r));
+    r->j = j;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&r->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&r->thread, NULL, reporter_main, r) != 0) rk_panic("cannot start a thread");
+}
+
+static void reporter_stop(struct reporter *r)
+{
+    pthread_mutex_lock(&r->mu);
+    r->stop = true;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    pthread_join(r->thread, NULL);
+    pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->mu);
+}
+
+/* Called by the pull once per chunk. */
 static bool pull_tick(void *arg)
 {
     struct job *j = arg;
-    report(j);
     return rk_task_cancelled(j->run);
 }
 
@@ -197,7 +252,10 @@ static int pull_shard(struct job *j, const char *file_uri, struct redis_pull_res
         .cancelled = pull_tick,
         .cancel_arg = j,
     };
+    struct reporter rep;
+    reporter_start(&rep, j);
     int rc = redis_pull(&j->rcfg, &src, watch_new(sink, store_result), &o, res, err);
+    reporter_stop(&rep);
     report(j);
     return rc;
 }
