@@ -65,8 +65,8 @@ static bool job_cancelled(void *arg)
 static int cancel_fail(struct job *j)
 {
     if (rk_task_cancelled_why(j->run) == RK_CANCEL_DATABASE_DELETED)
-        return rk_task_fail(j->run, "GENERAL_ERROR", 409, "cancelled: database %lld is being deleted",
-                            (long long)j->db_id);
+        return rk_task_fail(j->run, "GENERAL_ERROR", 409,
+                            "cancelled: database %lld is being deleted", (long long)j->db_id);
     return rk_task_fail(j->run, "GENERAL_ERROR", 503,
                         "cancelled: the daemon is shutting down; the old data serves on");
 }
@@ -136,9 +136,10 @@ static int merge_event(void *ctx, const struct rdb_event *ev, struct rk_err *err
     case RDB_EVENT_VALUE:
         if (j->in_module_aux) return 0;
         if (ev->u.value->kind == RDB_VALUE_MODULE_TYPE)
-            return rk_err_set(err, "key \"%s\" holds a value of module type %s (encoding version "
-                                   "%u): the database's redis-server %s runs without modules and "
-                                   "cannot hold it",
+            return rk_err_set(err,
+                              "key \"%s\" holds a value of module type %s (encoding version "
+                              "%u): the database's redis-server %s runs without modules and "
+                              "cannot hold it",
                               j->module_key, ev->u.value->u.module.name,
                               ev->u.value->u.module.encver, j->svc->redis_version);
         break;
@@ -179,14 +180,18 @@ static int sink_fail(struct job *j, const struct rk_err *err)
     return rk_task_fail(j->run, "DATABASE_IMPORT_FAILED", 400, "%s", err->msg);
 }
 
-static int source_fail(struct job *j, size_t i, int result, const char *what, const struct rk_err *err)
+static int source_fail(struct job *j, size_t i, int result, const char *what,
+                       const struct rk_err *err)
 {
     if (rk_task_cancelled(j->run)) return cancel_fail(j);
     if (result == STORE_NOT_FOUND)
-        return rk_task_fail(j->run, "DATABASE_IMPORT_SOURCE_NOT_FOUND", 404, "%s: %s", j->shown[i], err->msg);
+        return rk_task_fail(j->run, "DATABASE_IMPORT_SOURCE_NOT_FOUND", 404, "%s: %s", j->shown[i],
+                            err->msg);
     if (result == STORE_BAD_URI)
-        return rk_task_fail(j->run, store_type_bad_uri_error(j->type), 400, "%s: %s", j->shown[i], err->msg);
-    return rk_task_fail(j->run, "DATABASE_IMPORT_FAILED", 400, "%s%s: %s", j->shown[i], what, err->msg);
+        return rk_task_fail(j->run, store_type_bad_uri_error(j->type), 400, "%s: %s", j->shown[i],
+                            err->msg);
+    return rk_task_fail(j->run, "DATABASE_IMPORT_FAILED", 400, "%s%s: %s", j->shown[i], what,
+                        err->msg);
 }
 
 /* ---- the inputs ---- */
@@ -215,9 +220,11 @@ static int stat_sources(struct job *j)
 static struct io_source *open_source(struct job *j, size_t i, int *result, struct rk_err *err)
 {
     *result = STORE_FAIL;
-    if (j->type != STORE_TYPE_REDIS) return store_open_read(&j->scfg, j->uris[i], 0, NULL, result, err);
+    if (j->type != STORE_TYPE_REDIS)
+        return store_open_read(&j->scfg, j->uris[i], 0, NULL, result, err);
     const char *etype;
-    struct store_uri *u = store_uri_parse(j->uris[i], STORE_TYPE_REDIS, STORE_URI_OBJECT, &etype, err);
+    struct store_uri *u =
+        store_uri_parse(j->uris[i], STORE_TYPE_REDIS, STORE_URI_OBJECT, &etype, err);
     if (!u) {
         *result = STORE_BAD_URI;
         return NULL;
@@ -250,7 +257,8 @@ static int read_input(struct job *j, size_t i)
             break;
         }
         parse = true;
-        if (n == 0 ? rdb_reader_finish(r, &err) < 0 : rdb_reader_feed(r, buf, (size_t)n, &err) < 0) {
+        if (n == 0 ? rdb_reader_finish(r, &err) < 0
+                   : rdb_reader_feed(r, buf, (size_t)n, &err) < 0) {
             rc = -1;
             break;
         }
@@ -285,15 +293,16 @@ static void set_status(struct job *j, const char *status)
     int found = catalog_db_get(cat, j->db_id, &now, &err);
     bool deleting = found > 0 && strcmp(now.status, "deleting") == 0;
     if (found > 0) rk_db_clear(&now);
-    if (found < 0 || (found > 0 && !deleting && catalog_db_set_status(cat, j->db_id, status, NULL, &err) < 0)) {
+    if (found < 0 ||
+        (found > 0 && !deleting && catalog_db_set_status(cat, j->db_id, status, NULL, &err) < 0)) {
         catalog_rollback(cat);
         goto fail;
     }
     if (catalog_commit(cat, &err) < 0) goto fail;
     return;
 fail:
-    rk_log(RK_LOG_ERROR, "import", "msg=\"status not recorded\" db=%lld err=\"%s\"", (long long)j->db_id,
-           err.msg);
+    rk_log(RK_LOG_ERROR, "import", "msg=\"status not recorded\" db=%lld err=\"%s\"",
+           (long long)j->db_id, err.msg);
 }
 
 /* ---- the job ---- */
@@ -320,8 +329,8 @@ static int parse_params(struct job *j)
     }
     json_decref(p);
     if (store_type_from_name(j->source_type, &j->type) < 0)
-        return rk_task_fail(j->run, "DATABASE_INVALID_IMPORT_SOURCE_TYPE", 400, "sourceType: '%.40s' is not a source type",
-                            j->source_type);
+        return rk_task_fail(j->run, "DATABASE_INVALID_IMPORT_SOURCE_TYPE", 400,
+                            "sourceType: '%.40s' is not a source type", j->source_type);
     return 0;
 }
 
@@ -367,20 +376,23 @@ static int import_data(struct job *j)
     struct rdb_writer_options wo = {.target_version = j->target_version, .drop_expired = true};
     j->w = rdb_writer_new(&wo, sink_write, j, &err);
     if (!j->w) return rk_task_fail(j->run, "GENERAL_ERROR", 500, "%s", err.msg);
-    rk_task_set_description(j->run, "Importing %zu file%s into database %lld", j->n, j->n == 1 ? "" : "s",
-                            (long long)j->db_id);
+    rk_task_set_description(j->run, "Importing %zu file%s into database %lld", j->n,
+                            j->n == 1 ? "" : "s", (long long)j->db_id);
     for (size_t i = 0; i < j->n; i++)
         if (read_input(j, i) < 0) return -1;
     if (!rdb_writer_complete(j->w))
-        return rk_task_fail(j->run, "DATABASE_IMPORT_FAILED", 400, "the merged stream is incomplete");
+        return rk_task_fail(j->run, "DATABASE_IMPORT_FAILED", 400,
+                            "the merged stream is incomplete");
     report(j);
-    if (staging_end_input(j->st, &err) < 0 || staging_wait_loaded(j->st, &err) < 0) return sink_fail(j, &err);
+    if (staging_end_input(j->st, &err) < 0 || staging_wait_loaded(j->st, &err) < 0)
+        return sink_fail(j, &err);
     uint64_t used;
     if (staging_used_memory(j->st, &used, &err) < 0)
         return rk_task_fail(j->run, "DATABASE_IMPORT_FAILED", 500, "%s", err.msg);
     if (used > db_maxmemory_bytes(&j->db)) return wrong_size(j, used, false);
     if (rk_task_cancelled(j->run)) return cancel_fail(j);
-    rk_task_set_description(j->run, "Swapping the imported data into database %lld", (long long)j->db_id);
+    rk_task_set_description(j->run, "Swapping the imported data into database %lld",
+                            (long long)j->db_id);
     if (staging_settle(j->st, &err) < 0) {
         if (rk_task_cancelled(j->run)) return cancel_fail(j);
         return rk_task_fail(j->run, "DATABASE_IMPORT_FAILED", 500, "%s", err.msg);
@@ -388,14 +400,16 @@ static int import_data(struct job *j)
     /* A delete must not be answered by a swap; a shutdown waits for it. */
     if (rk_task_cancelled_why(j->run) == RK_CANCEL_DATABASE_DELETED) return cancel_fail(j);
     if (staging_swap(j->st, &err) < 0)
-        return rk_task_fail(j->run, "DATABASE_IMPORT_FAILED", 500, "the swap failed, the old data serves: %s",
-                            err.msg);
+        return rk_task_fail(j->run, "DATABASE_IMPORT_FAILED", 500,
+                            "the swap failed, the old data serves: %s", err.msg);
     const struct rdb_writer_stats *s = rdb_writer_stats(j->w);
     uint64_t ms = (rk_monotonic_ns() - start) / 1000000;
-    rk_log(RK_LOG_INFO, "import", "msg=\"import swapped in\" db=%lld keys=%llu expired=%llu bytes=%llu "
-           "used_memory=%llu ms=%llu", (long long)j->db_id, (unsigned long long)s->keys,
-           (unsigned long long)s->keys_expired, (unsigned long long)io_counter_get(&j->read),
-           (unsigned long long)used, (unsigned long long)ms);
+    rk_log(RK_LOG_INFO, "import",
+           "msg=\"import swapped in\" db=%lld keys=%llu expired=%llu bytes=%llu "
+           "used_memory=%llu ms=%llu",
+           (long long)j->db_id, (unsigned long long)s->keys, (unsigned long long)s->keys_expired,
+           (unsigned long long)io_counter_get(&j->read), (unsigned long long)used,
+           (unsigned long long)ms);
     char *res = result_json(j, used, ms);
     rk_task_set_resource(j->run, j->db_id, res);
     free(res);
@@ -413,11 +427,13 @@ static int run_import(struct rk_task_run *run)
         rc = rk_task_fail(run, f.type, f.http, "%s", f.description);
         memset(&j.db, 0, sizeof(j.db));
     } else if (rc == 0 && strcmp(j.db.status, "deleting") == 0) {
-        rc = rk_task_fail(run, "DATABASE_NOT_ACTIVE", 409, "database %lld is being deleted", (long long)j.db_id);
+        rc = rk_task_fail(run, "DATABASE_NOT_ACTIVE", 409, "database %lld is being deleted",
+                          (long long)j.db_id);
     } else if (rc == 0) {
         j.target_version = redis_rdb_version_for(j.svc->redis_version, NULL);
         if (j.target_version < RDB_WRITER_MIN_VERSION)
-            rc = rk_task_fail(run, "GENERAL_ERROR", 500, "redis-server %s: no RDB version rdbkeep can write",
+            rc = rk_task_fail(run, "GENERAL_ERROR", 500,
+                              "redis-server %s: no RDB version rdbkeep can write",
                               j.svc->redis_version);
     }
     if (rc == 0) {
@@ -506,7 +522,8 @@ static int run_import_status(struct rk_task_run *run)
             json_t *e = json_object();
             json_object_set_new(e, "type", json_string(t.error_type));
             json_object_set_new(e, "status", json_string(t.error_status ? t.error_status : ""));
-            json_object_set_new(e, "description", json_string(t.error_description ? t.error_description : ""));
+            json_object_set_new(e, "description",
+                                json_string(t.error_description ? t.error_description : ""));
             json_object_set_new(o, "error", e);
         }
         if (t.resource) {

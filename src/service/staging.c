@@ -41,7 +41,7 @@ struct staging {
     char *final;    /* <db_root>/<id> */
     char *replaced; /* <db_root>/<id>.replaced */
     unsigned port;
-    pid_t pid; /* 0: not running, or handed to the supervisor */
+    pid_t pid;        /* 0: not running, or handed to the supervisor */
     pid_t logged_pid; /* the last one started: its log lines carry it */
     int fifo_fd, keep_fd;
     int pipe_size;
@@ -81,7 +81,8 @@ static void fsync_dir(const char *path)
  * moment later; a start that finds it taken meanwhile tries another. */
 static unsigned pick_port(const char *host)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_NUMERICSERV | AI_PASSIVE};
     struct addrinfo *res;
     if (getaddrinfo(host, "0", &hints, &res) != 0) return 0;
@@ -137,7 +138,8 @@ static bool read_marker(const char *dir, struct marker *m)
         uint64_t v;
         if (strncmp(line, "port=", 5) == 0 && rk_parse_u64(line + 5, &v) == 0 && v > 0 && v < 65536)
             m->port = (unsigned)v;
-        else if (strncmp(line, "pid=", 4) == 0 && rk_parse_u64(line + 4, &v) == 0 && v > 0 && v < INT32_MAX)
+        else if (strncmp(line, "pid=", 4) == 0 && rk_parse_u64(line + 4, &v) == 0 && v > 0 &&
+                 v < INT32_MAX)
             m->pid = (pid_t)v;
         else if (strcmp(line, "state=swapping") == 0)
             m->swapping = true;
@@ -173,7 +175,8 @@ static void test_crash_point(const char *name)
 {
     const char *at = getenv("RDBKEEP_TEST_IMPORT_CRASH");
     if (at && strcmp(at, name) == 0) {
-        rk_log(RK_LOG_WARN, "import", "msg=\"RDBKEEP_TEST_IMPORT_CRASH: the daemon dies here\" at=%s", name);
+        rk_log(RK_LOG_WARN, "import",
+               "msg=\"RDBKEEP_TEST_IMPORT_CRASH: the daemon dies here\" at=%s", name);
         raise(SIGKILL);
     }
 }
@@ -215,7 +218,8 @@ static redisContext *connect_to(const char *host, unsigned port, const char *pas
     bool ok = r && r->type != REDIS_REPLY_ERROR;
     if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "LOADING", 7) == 0) *loading = true;
     if (!ok && !*loading)
-        rk_err_set(err, "port %u refuses the database's password: %s", port, r ? r->str : c->errstr);
+        rk_err_set(err, "port %u refuses the database's password: %s", port,
+                   r ? r->str : c->errstr);
     freeReplyObject(r);
     if (!ok) {
         redisFree(c);
@@ -230,7 +234,8 @@ static int info_field(redisContext *c, const char *section, const char *field, c
 {
     redisReply *r = redisCommand(c, "INFO %s", section);
     if (!r || r->type != REDIS_REPLY_STRING) {
-        rk_err_set(err, "INFO %s: %s", section, r && r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);
+        rk_err_set(err, "INFO %s: %s", section,
+                   r && r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);
         freeReplyObject(r);
         return -1;
     }
@@ -369,7 +374,8 @@ static void describe_exit(int status, char *out, size_t outlen)
     if (WIFSIGNALED(status))
         snprintf(out, outlen, "was killed by signal %d", WTERMSIG(status));
     else
-        snprintf(out, outlen, "exited with status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        snprintf(out, outlen, "exited with status %d",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 }
 
 /* The first error the staging server logged: its lines start "<pid>:", an
@@ -412,7 +418,8 @@ static int died(struct staging *st, int status, const char *when, struct rk_err 
     describe_exit(status, how, sizeof(how));
     if (!first_error(st, why, sizeof(why))) sup_log_tail(st->final, why, sizeof(why));
     st->pid = 0;
-    return rk_err_set(err, "the staging redis-server %s %s: %s", how, when, why[0] ? why : "no log");
+    return rk_err_set(err, "the staging redis-server %s %s: %s", how, when,
+                      why[0] ? why : "no log");
 }
 
 static void kill_staging(struct staging *st)
@@ -428,7 +435,8 @@ static void kill_staging(struct staging *st)
  * port (taken since it was picked): start it again on another. */
 static int open_fifo(struct staging *st, const char *fifo, struct rk_err *err)
 {
-    uint64_t deadline = rk_monotonic_ns() + (uint64_t)st->svc->cfg.redis_start_timeout_sec * 1000000000u;
+    uint64_t deadline =
+        rk_monotonic_ns() + (uint64_t)st->svc->cfg.redis_start_timeout_sec * 1000000000u;
     for (;;) {
         int fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
         if (fd >= 0) {
@@ -438,7 +446,8 @@ static int open_fifo(struct staging *st, const char *fifo, struct rk_err *err)
             st->pipe_size = size > 0 ? size : 65536;
             return 0;
         }
-        if (errno != ENXIO && errno != EINTR) return rk_err_set(err, "%s: %s", fifo, strerror(errno));
+        if (errno != ENXIO && errno != EINTR)
+            return rk_err_set(err, "%s: %s", fifo, strerror(errno));
         int status;
         if (waitpid(st->pid, &status, WNOHANG) == st->pid) {
             died(st, status, "while starting", err);
@@ -462,11 +471,14 @@ int staging_start(struct staging *st, struct rk_err *err)
     struct rk_err rerr;
     if (remove_tree(st->dir, &rerr) < 0) return rk_err_set(err, "%s", rerr.msg);
     /* Left by a swap whose clean-up failed: in the way of the next one. */
-    if (exists(st->final) && remove_tree(st->replaced, &rerr) < 0) return rk_err_set(err, "%s", rerr.msg);
-    if (mkdir(st->dir, 0700) < 0) return rk_err_set(err, "%s: cannot create: %s", st->dir, strerror(errno));
+    if (exists(st->final) && remove_tree(st->replaced, &rerr) < 0)
+        return rk_err_set(err, "%s", rerr.msg);
+    if (mkdir(st->dir, 0700) < 0)
+        return rk_err_set(err, "%s: cannot create: %s", st->dir, strerror(errno));
     char *fifo = xasprintf("%s/" FIFO_NAME, st->dir);
     int rc = 0;
-    if (mkfifo(fifo, 0600) < 0) rc = rk_err_set(err, "%s: cannot create a FIFO: %s", fifo, strerror(errno));
+    if (mkfifo(fifo, 0600) < 0)
+        rc = rk_err_set(err, "%s: cannot create a FIFO: %s", fifo, strerror(errno));
     if (rc == 0 && st->keep_rdb) {
         char *kept = xasprintf("%s/" KEPT_NAME, st->dir);
         st->keep_fd = open(kept, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -476,7 +488,8 @@ int staging_start(struct staging *st, struct rk_err *err)
     for (int attempt = 1; rc == 0 && attempt <= START_ATTEMPTS; attempt++) {
         st->port = pick_port(st->svc->cfg.db_host);
         if (!st->port) {
-            rc = rk_err_set(err, "no free port on %s for the staging redis-server", st->svc->cfg.db_host);
+            rc = rk_err_set(err, "no free port on %s for the staging redis-server",
+                            st->svc->cfg.db_host);
             break;
         }
         char *conf = NULL;
@@ -504,8 +517,10 @@ int staging_start(struct staging *st, struct rk_err *err)
             break;
         }
         rc = open_fifo(st, fifo, err);
-        if (rc == 1 && attempt < START_ATTEMPTS) rc = 0;
-        else if (rc == 1) rc = -1;
+        if (rc == 1 && attempt < START_ATTEMPTS)
+            rc = 0;
+        else if (rc == 1)
+            rc = -1;
         if (st->fifo_fd >= 0) break;
     }
     free(fifo);
@@ -588,7 +603,8 @@ int staging_write(void *arg, const void *data, size_t len, struct rk_err *err)
             /* It stopped reading: it is on its way out. */
             for (unsigned waited = 0; st->pid > 0 && waited < EXIT_WAIT_MS; waited += 20) {
                 int status;
-                if (waitpid(st->pid, &status, WNOHANG) == st->pid) return died(st, status, "while loading", err);
+                if (waitpid(st->pid, &status, WNOHANG) == st->pid)
+                    return died(st, status, "while loading", err);
                 sleep_ms(20);
             }
             kill_staging(st);
@@ -605,8 +621,11 @@ int staging_end_input(struct staging *st, struct rk_err *err)
     st->fifo_fd = -1;
     if (st->keep_fd < 0) return 0;
     /* It becomes dump.rdb: on disk before the swap can commit. */
-    int rc = fsync(st->keep_fd) == 0 ? 0 : rk_err_set(err, "%s/" KEPT_NAME ": %s", st->dir, strerror(errno));
-    if (close(st->keep_fd) < 0 && rc == 0) rc = rk_err_set(err, "%s/" KEPT_NAME ": %s", st->dir, strerror(errno));
+    int rc = fsync(st->keep_fd) == 0
+                 ? 0
+                 : rk_err_set(err, "%s/" KEPT_NAME ": %s", st->dir, strerror(errno));
+    if (close(st->keep_fd) < 0 && rc == 0)
+        rc = rk_err_set(err, "%s/" KEPT_NAME ": %s", st->dir, strerror(errno));
     st->keep_fd = -1;
     return rc;
 }
@@ -618,7 +637,8 @@ int staging_wait_loaded(struct staging *st, struct rk_err *err)
         if (st->pid <= 0) return rk_err_set(err, "the staging redis-server is gone");
         bool loading;
         struct rk_err cerr;
-        redisContext *c = connect_to(st->svc->cfg.db_host, st->port, st->db.password, &loading, &cerr);
+        redisContext *c =
+            connect_to(st->svc->cfg.db_host, st->port, st->db.password, &loading, &cerr);
         if (c) {
             redisReply *r = redisCommand(c, "PING");
             bool up = r && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0;
@@ -653,7 +673,8 @@ static int wait_aof(struct staging *st, struct rk_err *err)
         sleep_ms(50);
     }
     char status[32];
-    if (info_field(st->ctl, "persistence", "aof_last_bgrewrite_status", status, sizeof(status), err) < 0)
+    if (info_field(st->ctl, "persistence", "aof_last_bgrewrite_status", status, sizeof(status),
+                   err) < 0)
         return -1;
     if (strcmp(status, "ok") != 0) {
         char tail[400];
@@ -675,7 +696,8 @@ int staging_settle(struct staging *st, struct rk_err *err)
         /* The stream as written is what the server holds: the dump.rdb its
          * snapshot persistence starts from. */
         char *kept = xasprintf("%s/" KEPT_NAME, st->dir);
-        if (rename(kept, fifo) < 0) rc = rk_err_set(err, "%s: cannot rename: %s", kept, strerror(errno));
+        if (rename(kept, fifo) < 0)
+            rc = rk_err_set(err, "%s: cannot rename: %s", kept, strerror(errno));
         free(kept);
     } else if (unlink(fifo) < 0) {
         rc = rk_err_set(err, "%s: cannot remove: %s", fifo, strerror(errno));
@@ -683,13 +705,14 @@ int staging_settle(struct staging *st, struct rk_err *err)
     free(fifo);
     fsync_dir(st->dir);
     const char *p = st->db.data_persistence;
-    const char *save = strcmp(p, "snapshot-every-1-hour") == 0    ? "3600 1"
+    const char *save = strcmp(p, "snapshot-every-1-hour") == 0     ? "3600 1"
                        : strcmp(p, "snapshot-every-6-hours") == 0  ? "21600 1"
                        : strcmp(p, "snapshot-every-12-hours") == 0 ? "43200 1"
                                                                    : "";
     if (rc == 0 && save[0]) rc = config_set(st->ctl, "save", save, err);
     if (rc == 0 && strncmp(p, "aof-", 4) == 0) {
-        rc = config_set(st->ctl, "appendfsync", strcmp(p, "aof-every-write") == 0 ? "always" : "everysec", err);
+        rc = config_set(st->ctl, "appendfsync",
+                        strcmp(p, "aof-every-write") == 0 ? "always" : "everysec", err);
         if (rc == 0) rc = config_set(st->ctl, "appendonly", "yes", err);
         if (rc == 0) rc = wait_aof(st, err);
     }
@@ -725,7 +748,8 @@ static bool old_server_file(const char *name)
 {
     return strcmp(name, "dump.rdb") == 0 || strcmp(name, "appendonlydir") == 0 ||
            strcmp(name, "redis.conf") == 0 || strcmp(name, "redis.conf.tmp") == 0 ||
-           strcmp(name, "redis.pid") == 0 || strncmp(name, IMPORT_MARKER, strlen(IMPORT_MARKER)) == 0 ||
+           strcmp(name, "redis.pid") == 0 ||
+           strncmp(name, IMPORT_MARKER, strlen(IMPORT_MARKER)) == 0 ||
            strncmp(name, "temp-", 5) == 0;
 }
 
@@ -737,15 +761,16 @@ static void finish_swap(const char *db_root, const char *final, const char *repl
     if (d) {
         struct dirent *e;
         while ((e = readdir(d))) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || old_server_file(e->d_name))
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+                old_server_file(e->d_name))
                 continue;
             char *from = xasprintf("%s/%s", replaced, e->d_name);
             char *to = xasprintf("%s/%s", final, e->d_name);
             if (strcmp(e->d_name, "redis.log") == 0)
                 merge_log(from, to);
             else if (!exists(to) && rename(from, to) < 0)
-                rk_log(RK_LOG_WARN, "import", "msg=\"not carried over\" file=\"%s\" err=\"%s\"", from,
-                       strerror(errno));
+                rk_log(RK_LOG_WARN, "import", "msg=\"not carried over\" file=\"%s\" err=\"%s\"",
+                       from, strerror(errno));
             free(from);
             free(to);
         }
@@ -793,8 +818,9 @@ static int commit(void *arg, pid_t *new_pid, struct rk_err *err)
     if (rename(st->dir, st->final) < 0) {
         rk_err_set(err, "%s: cannot rename: %s", st->dir, strerror(errno));
         if (rename(st->replaced, st->final) < 0)
-            rk_log(RK_LOG_ERROR, "import", "msg=\"old directory not put back\" dir=\"%s\" err=\"%s\"",
-                   st->replaced, strerror(errno));
+            rk_log(RK_LOG_ERROR, "import",
+                   "msg=\"old directory not put back\" dir=\"%s\" err=\"%s\"", st->replaced,
+                   strerror(errno));
         goto undo;
     }
     fsync_dir(st->svc->db_root);
@@ -860,7 +886,8 @@ static void record_pid(struct rk_service *svc, int64_t db_id, pid_t pid)
     if (catalog_commit(svc->cat, &err) < 0) goto fail;
     return;
 fail:
-    rk_log(RK_LOG_ERROR, "import", "msg=\"pid not recorded\" db=%lld err=\"%s\"", (long long)db_id, err.msg);
+    rk_log(RK_LOG_ERROR, "import", "msg=\"pid not recorded\" db=%lld err=\"%s\"", (long long)db_id,
+           err.msg);
 }
 
 /* The staging server of an interrupted swap takes the database's port. */
@@ -901,7 +928,8 @@ static void recover_one(struct rk_service *svc, int64_t id)
         found = -1;
     }
     if (found < 0) {
-        rk_log(RK_LOG_ERROR, "import", "msg=\"recovery skipped\" db=%lld err=\"%s\"", (long long)id, err.msg);
+        rk_log(RK_LOG_ERROR, "import", "msg=\"recovery skipped\" db=%lld err=\"%s\"", (long long)id,
+               err.msg);
         return;
     }
     char *final = service_db_dir(svc, id);
@@ -915,7 +943,8 @@ static void recover_one(struct rk_service *svc, int64_t id)
             on = m.port;
         else if (pid > 0 && found && sup_is_redis(svc->sup, pid, db.port))
             on = db.port;
-        bool old_alive = found && cp.pid > 0 && cp.pid != pid && sup_is_redis(svc->sup, cp.pid, db.port);
+        bool old_alive =
+            found && cp.pid > 0 && cp.pid != pid && sup_is_redis(svc->sup, cp.pid, db.port);
         bool forward = found && m.swapping && on && !old_alive;
         if (forward && on != db.port) forward = move_port(svc, &db, on);
         if (forward && exists(final) && rename(final, replaced) < 0) forward = false;
@@ -925,18 +954,23 @@ static void recover_one(struct rk_service *svc, int64_t id)
         }
         if (forward) {
             fsync_dir(svc->db_root);
-            rk_log(RK_LOG_WARN, "import", "msg=\"the daemon died in the middle of a swap, after the old "
-                   "primary stopped: the swap is finished\" db=%lld", (long long)id);
+            rk_log(RK_LOG_WARN, "import",
+                   "msg=\"the daemon died in the middle of a swap, after the old "
+                   "primary stopped: the swap is finished\" db=%lld",
+                   (long long)id);
         } else {
             if (exists(replaced) && !exists(final) && rename(replaced, final) < 0)
-                rk_log(RK_LOG_ERROR, "import", "msg=\"old directory not put back\" dir=\"%s\" err=\"%s\"",
-                       replaced, strerror(errno));
+                rk_log(RK_LOG_ERROR, "import",
+                       "msg=\"old directory not put back\" dir=\"%s\" err=\"%s\"", replaced,
+                       strerror(errno));
             if (on) kill_other(pid);
             if (remove_tree(dir, &err) < 0)
                 rk_log(RK_LOG_WARN, "import", "msg=\"staging files left\" err=\"%s\"", err.msg);
             fsync_dir(svc->db_root);
-            rk_log(RK_LOG_WARN, "import", "msg=\"import interrupted before its swap: staging server "
-                   "stopped, its files removed; the old data serves\" db=%lld", (long long)id);
+            rk_log(RK_LOG_WARN, "import",
+                   "msg=\"import interrupted before its swap: staging server "
+                   "stopped, its files removed; the old data serves\" db=%lld",
+                   (long long)id);
         }
     }
     if (exists(replaced) && !exists(final) && rename(replaced, final) < 0)
@@ -950,18 +984,22 @@ static void recover_one(struct rk_service *svc, int64_t id)
             record_pid(svc, id, pid);
             /* The staging config is still there: the next start reads this. */
             char *conf = xasprintf("%s/redis.conf", final);
-            struct redis_instance in = {.db = &db, .dir = final, .bind = svc->cfg.db_host, .port = db.port};
+            struct redis_instance in = {
+                .db = &db, .dir = final, .bind = svc->cfg.db_host, .port = db.port};
             if (redisconf_write(conf, &in, &err) < 0)
                 rk_log(RK_LOG_WARN, "import", "msg=\"config not rewritten\" err=\"%s\"", err.msg);
             free(conf);
-        }
-        else if (pid > 0 && m.port && sup_is_redis(svc->sup, pid, m.port))
+        } else if (pid > 0 && m.port && sup_is_redis(svc->sup, pid, m.port))
             kill_other(pid);
-        rk_log(RK_LOG_WARN, "import", "msg=\"import interrupted after its swap committed: finished\" "
-               "db=%lld new_primary=%s", (long long)id, adopted ? "adopted" : "started from its files");
+        rk_log(RK_LOG_WARN, "import",
+               "msg=\"import interrupted after its swap committed: finished\" "
+               "db=%lld new_primary=%s",
+               (long long)id, adopted ? "adopted" : "started from its files");
     }
-    if (exists(replaced)) finish_swap(svc->db_root, final, replaced);
-    else if (read_marker(final, &m)) finish_swap(svc->db_root, final, replaced);
+    if (exists(replaced))
+        finish_swap(svc->db_root, final, replaced);
+    else if (read_marker(final, &m))
+        finish_swap(svc->db_root, final, replaced);
     if (found) rk_db_clear(&db);
     free(final);
     free(dir);

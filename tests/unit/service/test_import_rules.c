@@ -48,7 +48,8 @@ static void test_uris_fit_their_source_type(void **state)
         {"aws-s3", "gs://bucket/file.rdb", "DATABASE_IMPORT_S3_BAD_URI"},
         {"aws-s3", "s3://bucket", "DATABASE_IMPORT_S3_BAD_URI"},
         {"google-blob-storage", "s3://bucket/file.rdb", "DATABASE_IMPORT_GCS_BAD_URI"},
-        {"azure-blob-storage", "https://account.blob.core.windows.net/c/f", "DATABASE_IMPORT_AZURE_BAD_URI"},
+        {"azure-blob-storage", "https://account.blob.core.windows.net/c/f",
+         "DATABASE_IMPORT_AZURE_BAD_URI"},
         {"ftp", "http://user:s3cret@host/file.rdb", "DATABASE_IMPORT_FTP_BAD_URI"},
         {"http", "ftp://user:s3cret@host/file.rdb", "DATABASE_IMPORT_HTTP_BAD_URI"},
         {"http", "http://user:s3cret@/file.rdb", "DATABASE_IMPORT_HTTP_BAD_URI"},
@@ -59,7 +60,8 @@ static void test_uris_fit_their_source_type(void **state)
         assert_int_equal(check(bad[i].type, bad[i].uri, &f), -1);
         assert_int_equal(f.http, 400);
         if (strcmp(f.type, bad[i].want) != 0)
-            fail_msg("%s %s: %s, want %s (%s)", bad[i].type, bad[i].uri, f.type, bad[i].want, f.description);
+            fail_msg("%s %s: %s, want %s (%s)", bad[i].type, bad[i].uri, f.type, bad[i].want,
+                     f.description);
         if (strstr(f.description, "s3cret")) fail_msg("a secret in: %s", f.description);
         if (!strstr(f.description, "importFromUri[0]")) fail_msg("which URI? %s", f.description);
     }
@@ -86,7 +88,10 @@ static void test_staging_config_logs_where_it_will_live(void **state)
     db.memory_limit_gb = 0;
     snprintf(db.data_persistence, sizeof(db.data_persistence), "none");
     snprintf(db.eviction_policy, sizeof(db.eviction_policy), "allkeys-lru");
-    struct redis_instance in = {.db = &db, .dir = "/d/7.import", .bind = "127.0.0.1", .port = 41000,
+    struct redis_instance in = {.db = &db,
+                                .dir = "/d/7.import",
+                                .bind = "127.0.0.1",
+                                .port = 41000,
                                 .logfile = "/d/7/redis.log"};
     char *conf = redisconf_render(&in);
     assert_non_null(strstr(conf, "\nlogfile \"/d/7/redis.log\"\n"));
