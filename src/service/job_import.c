@@ -445,6 +445,8 @@ static int run_import(struct rk_task_run *run)
         j.scfg.cancelled = job_cancelled;
         j.scfg.cancel_arg = run;
         redis_config_init(&j.rcfg);
+        /* rediss:// sources trust what HTTPS and FTPS sources trust. */
+        j.rcfg.tls_ca_file = j.scfg.ca_file;
         j.rcfg.cancelled = job_cancelled;
         j.rcfg.cancel_arg = run;
         rc = import_data(&j);

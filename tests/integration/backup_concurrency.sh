@@ -89,4 +89,5 @@ for f in "$RK_TMP"/b/*/*.rdb.gz; do
 done
 rk_check_eq "every file verifies" "0 11" "$bad $(ls "$RK_TMP"/b/*/*.rdb.gz | wc -l)"
 rk_daemon_stop
+rk_check_eq "clean exit (no sanitizer report)" 0 "$RK_DAEMON_RC"
 rk_finish

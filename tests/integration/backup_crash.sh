@@ -94,4 +94,5 @@ rk_check_task "the delete completes" processing-completed "$DEL" 30
 rk_check_eq "the cancelled backup left nothing" "" "$(ls -A "$RK_TMP/deleted" 2>/dev/null || true)"
 
 rk_daemon_stop
+rk_check_eq "clean exit (no sanitizer report)" 0 "$RK_DAEMON_RC"
 rk_finish

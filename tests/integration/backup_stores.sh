@@ -177,4 +177,5 @@ rk_check_not_contains "log: no FTP password" "$EMU_FTP_PASS_ENC" "$log"
 rk_check_not_contains "log: no S3 secret" "$EMU_S3_SECRET" "$log"
 rk_check_not_contains "log: no Azure key" "$AZ_KEY_ENC" "$log"
 rk_daemon_stop
+rk_check_eq "clean exit (no sanitizer report)" 0 "$RK_DAEMON_RC"
 rk_finish
