@@ -296,7 +296,7 @@ static bool next_rec(const struct rk_buf *m, size_t *off, struct rec *r)
 static void build_list(struct key_encoder *e)
 {
     size_t off = 0;
-    struct rec r;
+    struct rec r = {0};
     uint64_t n = 0;
     bool small = true;
     while (next_rec(&e->model, &off, &r)) {
@@ -321,7 +321,7 @@ static void build_list(struct key_encoder *e)
 static int build_set(struct key_encoder *e, struct rk_err *err)
 {
     size_t off = 0;
-    struct rec r;
+    struct rec r = {0};
     uint64_t n = 0;
     bool ints = true;
     long long v;
@@ -355,7 +355,7 @@ static int build_set(struct key_encoder *e, struct rk_err *err)
 static void build_zset(struct key_encoder *e)
 {
     size_t off = 0;
-    struct rec r;
+    struct rec r = {0};
     uint64_t n = 0;
     bool small = true;
     while (next_rec(&e->model, &off, &r)) {
@@ -404,7 +404,7 @@ static bool next_field(const struct rk_buf *m, size_t *off, struct field *f)
     next_rec(m, off, &f->value);
     f->expire = -1;
     size_t peek = *off;
-    struct rec r;
+    struct rec r = {0};
     if (next_rec(m, &peek, &r) && r.kind == REC_EXPIRE) {
         f->expire = r.num;
         *off = peek;
@@ -415,7 +415,7 @@ static bool next_field(const struct rk_buf *m, size_t *off, struct field *f)
 static void build_hash(struct key_encoder *e, uint64_t *kept_out)
 {
     size_t off = 0;
-    struct field f;
+    struct field f = {0};
     uint64_t kept = 0, with_ttl = 0;
     int64_t min_expire = INT64_MAX;
     bool small = true;

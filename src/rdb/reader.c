@@ -196,7 +196,7 @@ int rd_peek_len(struct rdb_reader *r, size_t at, uint64_t *out, size_t *size)
 
 int rd_read_len(struct rdb_reader *r, uint64_t *out)
 {
-    size_t n;
+    size_t n = 0;
     int rc = rd_peek_len(r, 0, out, &n);
     if (rc == RD_OK) rdb_window_skip(&r->w, n);
     return rc;
