@@ -17,7 +17,7 @@ rdb=$(bench_std_rdb)
 runs=${BENCH_RUNS:-3}
 dir=$(cd "$(dirname "$rdb")" && pwd)
 gz="$dir/$(basename "$rdb").gz"
-if [ ! -s "$gz" ]; then
+if [ ! -s "$gz" ] || [ "$rdb" -nt "$gz" ]; then
     rk_log "compressing the standard dataset once (gzip -1)"
     gzip -1 -c "$rdb" >"$gz.tmp"
     mv "$gz.tmp" "$gz"

@@ -3,12 +3,19 @@
 # bench_std_rdb: prints the path of the standard dataset's RDB file
 # (gen-dataset.py 100000, about 720 MB), making it once per machine: a
 # scratch redis-server is filled with redis-cli --pipe, and redis-cli --rdb
-# takes the snapshot. Cached in bench/out/ (or $RDBKEEP_BENCH_DATA).
+# takes the snapshot. Cached in bench/out/ (or $RDBKEEP_BENCH_DATA) for an
+# hour: a fifth of the strings expire about 10,000 s after generation (absolute
+# times in the file), and an older file would measure fewer keys than the
+# standard, and different key counts between contenders a few seconds apart.
 bench_std_rdb() {
     local scale=${BENCH_SCALE:-100000}
     local dir=${RDBKEEP_BENCH_DATA:-$RDBKEEP_SRC/bench/out}
     local rdb="$dir/std-$scale.rdb"
     mkdir -p "$dir"
+    if [ -s "$rdb" ] && [ -n "$(find -L "$rdb" -mmin +60)" ]; then
+        rk_log "the cached standard dataset is over an hour old (its TTLs run out): making it again"
+        rm -f "$rdb"
+    fi
     if [ ! -s "$rdb" ]; then
         rk_log "generating the standard dataset (scale $scale); this takes a few minutes once"
         rk_start_redis GEN
