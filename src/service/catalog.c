@@ -51,7 +51,8 @@ static const char *const schema_sql =
 
 #define TASK_COLS                                                                                  \
     "id, command_type, status, description, subscription_id, database_id, resource_id, resource, " \
-    "error_type, error_status, error_description, bytes, total_bytes, keys, created_ms, updated_ms"
+    "error_type, error_status, error_description, bytes, total_bytes, keys, created_ms, "          \
+    "updated_ms"
 #define DB_COLS                                                                                    \
     "id, subscription_id, name, status, protocol, port, replica_port, password, memory_limit_gb, " \
     "dataset_size_gb, data_persistence, eviction_policy, replication, shards, "                    \
@@ -154,7 +155,8 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_TASK_LIST] = "SELECT " TASK_COLS " FROM tasks ORDER BY seq DESC LIMIT ?2 OFFSET ?1",
     [S_TASK_COUNT_ALL] = "SELECT COUNT(*) FROM tasks",
     [S_TASK_COUNT_STATUS] = "SELECT COUNT(*) FROM tasks WHERE status = ?1",
-    [S_TASK_STATUS] = "UPDATE tasks SET status = ?2, description = ?3, updated_ms = ?4 WHERE id = ?1",
+    [S_TASK_STATUS] =
+        "UPDATE tasks SET status = ?2, description = ?3, updated_ms = ?4 WHERE id = ?1",
     [S_TASK_PROGRESS] = "UPDATE tasks SET bytes = ?2, total_bytes = ?3, keys = ?4, updated_ms = ?5 "
                         "WHERE id = ?1",
     [S_TASK_FINISH] = "UPDATE tasks SET status = ?2, description = ?3, resource_id = ?4, "
@@ -164,12 +166,14 @@ static const char *const stmt_sql[S_COUNT] = {
                         "error_type = 'GENERAL_ERROR', error_status = '500 INTERNAL_SERVER_ERROR', "
                         "error_description = ?2, updated_ms = ?3 WHERE status = ?1",
     [S_TASK_RECEIVED] = "SELECT " TASK_COLS " FROM tasks WHERE status = 'received' ORDER BY seq",
-    [S_TASK_PRUNE] = "DELETE FROM tasks WHERE status IN ('processing-completed', 'processing-error') "
-                     "AND updated_ms < ?1",
-    [S_BACKUP_INSERT] = "INSERT INTO backups(database_id, task_id, status, destination, started_ms, "
-                        "finished_ms, size_bytes, keys, rdb_version, redis_version, sha256, files, "
-                        "manifest, error) VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-                        "?13, ?14, ?15)",
+    [S_TASK_PRUNE] =
+        "DELETE FROM tasks WHERE status IN ('processing-completed', 'processing-error') "
+        "AND updated_ms < ?1",
+    [S_BACKUP_INSERT] =
+        "INSERT INTO backups(database_id, task_id, status, destination, started_ms, "
+        "finished_ms, size_bytes, keys, rdb_version, redis_version, sha256, files, "
+        "manifest, error) VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+        "?13, ?14, ?15)",
     [S_BACKUP_UPDATE] = "UPDATE backups SET database_id = ?2, task_id = ?3, status = ?4, "
                         "destination = ?5, started_ms = ?6, finished_ms = ?7, size_bytes = ?8, "
                         "keys = ?9, rdb_version = ?10, redis_version = ?11, sha256 = ?12, "
@@ -179,8 +183,9 @@ static const char *const stmt_sql[S_COUNT] = {
                         "ORDER BY id DESC LIMIT 1",
     [S_BACKUP_COUNT_STATUS] = "SELECT COUNT(*) FROM backups WHERE status = ?1",
     [S_BACKUP_LIST_STATUS] = "SELECT " BACKUP_COLS " FROM backups WHERE status = ?1 ORDER BY id",
-    [S_TASK_COUNT_ACTIVE] = "SELECT COUNT(*) FROM tasks WHERE database_id = ?1 AND command_type = ?2 "
-                            "AND status IN ('received', 'processing-in-progress')",
+    [S_TASK_COUNT_ACTIVE] =
+        "SELECT COUNT(*) FROM tasks WHERE database_id = ?1 AND command_type = ?2 "
+        "AND status IN ('received', 'processing-in-progress')",
     [S_TASK_LATEST_OF_KIND] = "SELECT " TASK_COLS " FROM tasks WHERE database_id = ?1 AND "
                               "command_type = ?2 ORDER BY seq DESC LIMIT 1",
 };
@@ -229,8 +234,7 @@ static int conn_open(struct cat_conn *cn, const char *path, bool writer, struct 
         return -1;
     }
     sqlite3_busy_timeout(cn->db, 10000);
-    if (writer)
-        return exec_sql(cn, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", err);
+    if (writer) return exec_sql(cn, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", err);
     return exec_sql(cn, "PRAGMA cache_size=-512;", err);
 }
 
@@ -250,8 +254,8 @@ static int migrate(struct cat_conn *cn, const char *path, struct rk_err *err)
     sqlite3_finalize(st);
     if (version < 0) return conn_fail(cn, err, "reading schema version");
     if (version > SCHEMA_VERSION)
-        return rk_err_set(err, "catalog %s: schema version %d is newer than this rdbkeep (%d)", path,
-                          version, SCHEMA_VERSION);
+        return rk_err_set(err, "catalog %s: schema version %d is newer than this rdbkeep (%d)",
+                          path, version, SCHEMA_VERSION);
     if (version == SCHEMA_VERSION) return 0;
     if (exec_sql(cn, "BEGIN IMMEDIATE", err) < 0) return -1;
     char set_version[64];
@@ -404,8 +408,8 @@ void catalog_rollback(struct rk_catalog *c)
 }
 
 /* Runs a SELECT returning one integer; 1 found, 0 no row, -1 error. */
-static int query_int(struct rk_catalog *c, enum stmt_id id, int64_t a, const char *text, int64_t *out,
-                     struct rk_err *err)
+static int query_int(struct rk_catalog *c, enum stmt_id id, int64_t a, const char *text,
+                     int64_t *out, struct rk_err *err)
 {
     struct cat_conn *cn = acquire(c);
     sqlite3_stmt *st = prep(cn, id, err);
@@ -466,8 +470,30 @@ int catalog_meta_set(struct rk_catalog *c, const char *key, const char *value, s
 
 /* ---- subscriptions ---- */
 
-static void read_sub(sqlite3_stmt *st, struct rk_subscription *s)
+/* Steps st to its end, one row of row_size bytes read by read_row per result
+ * row, into a growing array in *rows (the caller frees it, also after an
+ * error, when it holds the *n rows read before). */
+static int collect_rows(struct cat_conn *cn, sqlite3_stmt *st, size_t row_size,
+                        void (*read_row)(sqlite3_stmt *, void *), void **rows, size_t *n,
+                        const char *what, struct rk_err *err)
 {
+    unsigned char *a = NULL;
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            a = xrealloc(a, cap * row_size);
+        }
+        read_row(st, a + (*n)++ * row_size);
+    }
+    *rows = a;
+    return rc == SQLITE_DONE ? 0 : conn_fail(cn, err, what);
+}
+
+static void read_sub(sqlite3_stmt *st, void *row)
+{
+    struct rk_subscription *s = row;
     memset(s, 0, sizeof(*s));
     s->id = sqlite3_column_int64(st, 0);
     s->name = col_dup(st, 1);
@@ -490,7 +516,8 @@ int catalog_sub_insert(struct rk_catalog *c, const char *name, const char *statu
     return 0;
 }
 
-int catalog_sub_get(struct rk_catalog *c, int64_t id, struct rk_subscription *out, struct rk_err *err)
+int catalog_sub_get(struct rk_catalog *c, int64_t id, struct rk_subscription *out,
+                    struct rk_err *err)
 {
     struct cat_conn *cn = acquire(c);
     sqlite3_stmt *st = prep(cn, S_SUB_GET, err);
@@ -512,7 +539,8 @@ int catalog_sub_get(struct rk_catalog *c, int64_t id, struct rk_subscription *ou
     return ret;
 }
 
-int catalog_sub_list(struct rk_catalog *c, struct rk_subscription **out, size_t *n, struct rk_err *err)
+int catalog_sub_list(struct rk_catalog *c, struct rk_subscription **out, size_t *n,
+                     struct rk_err *err)
 {
     struct cat_conn *cn = acquire(c);
     sqlite3_stmt *st = prep(cn, S_SUB_LIST, err);
@@ -520,16 +548,9 @@ int catalog_sub_list(struct rk_catalog *c, struct rk_subscription **out, size_t 
     *n = 0;
     int ret = -1;
     if (st) {
-        size_t cap = 0;
-        int rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            if (*n == cap) {
-                cap = cap ? cap * 2 : 8;
-                *out = xrealloc(*out, cap * sizeof(**out));
-            }
-            read_sub(st, &(*out)[(*n)++]);
-        }
-        ret = rc == SQLITE_DONE ? 0 : conn_fail(cn, err, "list subscriptions");
+        void *rows = NULL;
+        ret = collect_rows(cn, st, sizeof(**out), read_sub, &rows, n, "list subscriptions", err);
+        *out = rows;
         done(st);
     }
     release(c, cn);
@@ -562,8 +583,9 @@ int catalog_sub_count(struct rk_catalog *c, int64_t *n, struct rk_err *err)
 
 /* ---- databases ---- */
 
-static void read_db(sqlite3_stmt *st, struct rk_db *d)
+static void read_db(sqlite3_stmt *st, void *row)
 {
+    struct rk_db *d = row;
     memset(d, 0, sizeof(*d));
     d->id = sqlite3_column_int64(st, 0);
     d->subscription_id = sqlite3_column_int64(st, 1);
@@ -656,16 +678,9 @@ int catalog_db_list(struct rk_catalog *c, int64_t sub_id, int64_t offset, int64_
         sqlite3_bind_int64(st, 1, sub_id);
         sqlite3_bind_int64(st, 2, offset);
         sqlite3_bind_int64(st, 3, limit);
-        size_t cap = 0;
-        int rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            if (*n == cap) {
-                cap = cap ? cap * 2 : 8;
-                *out = xrealloc(*out, cap * sizeof(**out));
-            }
-            read_db(st, &(*out)[(*n)++]);
-        }
-        ret = rc == SQLITE_DONE ? 0 : conn_fail(cn, err, "list databases");
+        void *rows = NULL;
+        ret = collect_rows(cn, st, sizeof(**out), read_db, &rows, n, "list databases", err);
+        *out = rows;
         done(st);
     }
     release(c, cn);
@@ -678,7 +693,8 @@ int catalog_db_count(struct rk_catalog *c, int64_t sub_id, int64_t *n, struct rk
     return query_int(c, S_DB_COUNT_SUB, sub_id, NULL, n, err) < 0 ? -1 : 0;
 }
 
-int catalog_db_count_status(struct rk_catalog *c, const char *status, int64_t *n, struct rk_err *err)
+int catalog_db_count_status(struct rk_catalog *c, const char *status, int64_t *n,
+                            struct rk_err *err)
 {
     return query_int(c, S_DB_COUNT_STATUS, 0, status, n, err) < 0 ? -1 : 0;
 }
@@ -733,7 +749,8 @@ int catalog_db_name_taken(struct rk_catalog *c, int64_t sub_id, const char *name
     return ret;
 }
 
-int catalog_db_port_taken(struct rk_catalog *c, unsigned port, int64_t except_id, struct rk_err *err)
+int catalog_db_port_taken(struct rk_catalog *c, unsigned port, int64_t except_id,
+                          struct rk_err *err)
 {
     struct cat_conn *cn = acquire(c);
     sqlite3_stmt *st = prep(cn, S_DB_PORT_TAKEN, err);
@@ -762,7 +779,8 @@ int catalog_db_set_procs(struct rk_catalog *c, int64_t id, const struct catalog_
     return step_done(cn, st, err);
 }
 
-int catalog_db_get_procs(struct rk_catalog *c, int64_t id, struct catalog_procs *p, struct rk_err *err)
+int catalog_db_get_procs(struct rk_catalog *c, int64_t id, struct catalog_procs *p,
+                         struct rk_err *err)
 {
     struct cat_conn *cn = acquire(c);
     sqlite3_stmt *st = prep(cn, S_DB_GET_PIDS, err);
@@ -786,8 +804,9 @@ int catalog_db_get_procs(struct rk_catalog *c, int64_t id, struct catalog_procs 
 
 /* ---- tasks ---- */
 
-static void read_task(sqlite3_stmt *st, struct rk_task *t)
+static void read_task(sqlite3_stmt *st, void *row)
 {
+    struct rk_task *t = row;
     memset(t, 0, sizeof(*t));
     col_copy(st, 0, t->id, sizeof(t->id));
     col_copy(st, 1, t->command_type, sizeof(t->command_type));
@@ -880,16 +899,9 @@ static int list_tasks(struct rk_catalog *c, enum stmt_id id, int64_t offset, int
             sqlite3_bind_int64(st, 1, offset);
             sqlite3_bind_int64(st, 2, limit);
         }
-        size_t cap = 0;
-        int rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            if (*n == cap) {
-                cap = cap ? cap * 2 : 16;
-                *out = xrealloc(*out, cap * sizeof(**out));
-            }
-            read_task(st, &(*out)[(*n)++]);
-        }
-        ret = rc == SQLITE_DONE ? 0 : conn_fail(cn, err, "list tasks");
+        void *rows = NULL;
+        ret = collect_rows(cn, st, sizeof(**out), read_task, &rows, n, "list tasks", err);
+        *out = rows;
         done(st);
     }
     release(c, cn);
@@ -941,7 +953,8 @@ int catalog_task_set_progress(struct rk_catalog *c, const char *id, uint64_t byt
     return step_done(cn, st, err);
 }
 
-int catalog_task_finish(struct rk_catalog *c, const struct rk_task *t, uint64_t now, struct rk_err *err)
+int catalog_task_finish(struct rk_catalog *c, const struct rk_task *t, uint64_t now,
+                        struct rk_err *err)
 {
     struct cat_conn *cn = writer(c);
     sqlite3_stmt *st = prep(cn, S_TASK_FINISH, err);
@@ -988,8 +1001,9 @@ int catalog_task_prune(struct rk_catalog *c, uint64_t cutoff_ms, int64_t *n, str
 
 /* ---- backups ---- */
 
-static void read_backup(sqlite3_stmt *st, struct rk_backup *b)
+static void read_backup(sqlite3_stmt *st, void *row)
 {
+    struct rk_backup *b = row;
     memset(b, 0, sizeof(*b));
     b->id = sqlite3_column_int64(st, 0);
     b->database_id = sqlite3_column_int64(st, 1);
@@ -1026,7 +1040,8 @@ static void bind_backup(sqlite3_stmt *st, const struct rk_backup *b)
     bind_text(st, 15, b->error);
 }
 
-int catalog_backup_insert(struct rk_catalog *c, const struct rk_backup *b, int64_t *id, struct rk_err *err)
+int catalog_backup_insert(struct rk_catalog *c, const struct rk_backup *b, int64_t *id,
+                          struct rk_err *err)
 {
     struct cat_conn *cn = writer(c);
     sqlite3_stmt *st = prep(cn, S_BACKUP_INSERT, err);
@@ -1057,23 +1072,17 @@ int catalog_backup_list(struct rk_catalog *c, int64_t db_id, struct rk_backup **
     int ret = -1;
     if (st) {
         sqlite3_bind_int64(st, 1, db_id);
-        size_t cap = 0;
-        int rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            if (*n == cap) {
-                cap = cap ? cap * 2 : 8;
-                *out = xrealloc(*out, cap * sizeof(**out));
-            }
-            read_backup(st, &(*out)[(*n)++]);
-        }
-        ret = rc == SQLITE_DONE ? 0 : conn_fail(cn, err, "list backups");
+        void *rows = NULL;
+        ret = collect_rows(cn, st, sizeof(**out), read_backup, &rows, n, "list backups", err);
+        *out = rows;
         done(st);
     }
     release(c, cn);
     return ret;
 }
 
-int catalog_backup_latest(struct rk_catalog *c, int64_t db_id, struct rk_backup *out, struct rk_err *err)
+int catalog_backup_latest(struct rk_catalog *c, int64_t db_id, struct rk_backup *out,
+                          struct rk_err *err)
 {
     struct cat_conn *cn = acquire(c);
     sqlite3_stmt *st = prep(cn, S_BACKUP_LATEST, err);
@@ -1093,7 +1102,8 @@ int catalog_backup_latest(struct rk_catalog *c, int64_t db_id, struct rk_backup 
     return ret;
 }
 
-int catalog_backup_count_status(struct rk_catalog *c, const char *status, int64_t *n, struct rk_err *err)
+int catalog_backup_count_status(struct rk_catalog *c, const char *status, int64_t *n,
+                                struct rk_err *err)
 {
     return query_int(c, S_BACKUP_COUNT_STATUS, 0, status, n, err) < 0 ? -1 : 0;
 }
@@ -1108,16 +1118,9 @@ int catalog_backup_list_status(struct rk_catalog *c, const char *status, struct 
     int ret = -1;
     if (st) {
         bind_text(st, 1, status);
-        size_t cap = 0;
-        int rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            if (*n == cap) {
-                cap = cap ? cap * 2 : 8;
-                *out = xrealloc(*out, cap * sizeof(**out));
-            }
-            read_backup(st, &(*out)[(*n)++]);
-        }
-        ret = rc == SQLITE_DONE ? 0 : conn_fail(cn, err, "list backups");
+        void *rows = NULL;
+        ret = collect_rows(cn, st, sizeof(**out), read_backup, &rows, n, "list backups", err);
+        *out = rows;
         done(st);
     }
     release(c, cn);
