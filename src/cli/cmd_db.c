@@ -58,9 +58,9 @@ static const char db_help[] =
 struct db_opts {
     long long subscription;
     const char *name, *persistence, *eviction, *password, *replication, *backup_path;
-    const char *path; /* db backup --path */
+    const char *path;        /* db backup --path */
     const char *source_type; /* db import --source-type */
-    bool wait;        /* db backup --wait */
+    bool wait;               /* db backup --wait */
     double memory_gb;
     long long port;
     bool has_memory, has_port, no_wait;
@@ -145,8 +145,9 @@ static json_t *settings_body(const struct db_opts *o, bool create)
     if (o->eviction) json_object_set_new(b, "dataEvictionPolicy", json_string(o->eviction));
     if (o->password) json_object_set_new(b, "password", json_string(o->password));
     if (o->replication)
-        json_object_set_new(b, "replication",
-                            json_boolean(strcmp(o->replication, "on") == 0 || strcmp(o->replication, "true") == 0));
+        json_object_set_new(
+            b, "replication",
+            json_boolean(strcmp(o->replication, "on") == 0 || strcmp(o->replication, "true") == 0));
     if (o->backup_path) json_object_set_new(b, "periodicBackupPath", json_string(o->backup_path));
     if (o->has_port) json_object_set_new(b, "port", json_integer(o->port));
     return b;
@@ -172,7 +173,8 @@ static int list_subscription(struct api_client *c, long long sub, json_t *all)
 {
     for (long long offset = 0;; offset += 100) {
         char path[128];
-        snprintf(path, sizeof(path), "/v1/subscriptions/%lld/databases?offset=%lld&limit=100", sub, offset);
+        snprintf(path, sizeof(path), "/v1/subscriptions/%lld/databases?offset=%lld&limit=100", sub,
+                 offset);
         json_t *page;
         struct rk_err err;
         long st = api_call(c, "GET", path, NULL, &page, &err);
@@ -189,7 +191,8 @@ static int list_subscription(struct api_client *c, long long sub, json_t *all)
             json_decref(page);
             return -1;
         }
-        json_t *dbs = json_object_get(json_array_get(json_object_get(page, "subscription"), 0), "databases");
+        json_t *dbs =
+            json_object_get(json_array_get(json_object_get(page, "subscription"), 0), "databases");
         size_t i, n = json_array_size(dbs);
         json_t *db;
         json_array_foreach(dbs, i, db)
@@ -225,7 +228,8 @@ static int db_list(struct api_client *c, const struct db_opts *o)
         json_t *s;
         json_array_foreach(json_object_get(subs, "subscriptions"), i, s)
         {
-            if (rc == 0) rc = list_subscription(c, json_integer_value(json_object_get(s, "id")), all);
+            if (rc == 0)
+                rc = list_subscription(c, json_integer_value(json_object_get(s, "id")), all);
         }
         json_decref(subs);
     }
@@ -233,8 +237,8 @@ static int db_list(struct api_client *c, const struct db_opts *o)
         if (c->json) {
             api_print_json(all);
         } else {
-            printf("%-6s %-6s %-24s %-22s %-22s %6s  %s\n", "ID", "SUB", "NAME", "STATUS", "ENDPOINT",
-                   "GB", "PERSISTENCE");
+            printf("%-6s %-6s %-24s %-22s %-22s %6s  %s\n", "ID", "SUB", "NAME", "STATUS",
+                   "ENDPOINT", "GB", "PERSISTENCE");
             size_t i;
             json_t *db;
             json_array_foreach(all, i, db)
@@ -247,15 +251,27 @@ static int db_list(struct api_client *c, const struct db_opts *o)
     return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }
 
-/* After an accepted request: wait for the task unless --no-wait. */
-static int follow(struct api_client *c, const struct db_opts *o, json_t *accepted, const char *what)
+/* What a finished task printed, per command. */
+typedef void (*task_printer)(const json_t *task, const char *what);
+
+static void print_database_done(const json_t *task, const char *what)
+{
+    printf("%s: database %lld\n", what,
+           (long long)json_integer_value(
+               json_object_get(json_object_get(task, "response"), "resourceId")));
+}
+
+/* After an accepted request: the task id, or with wait its progress and then
+ * what print_done makes of the finished task. */
+static int follow(struct api_client *c, bool wait, json_t *accepted, const char *what,
+                  task_printer print_done)
 {
     const char *id = json_string_value(json_object_get(accepted, "taskId"));
     if (!id) {
         fprintf(stderr, "rdbkeep %s: the API accepted the request without a taskId\n", CMD);
         return CLI_EXIT_FAIL;
     }
-    if (o->no_wait) {
+    if (!wait) {
         if (c->json)
             api_print_json(accepted);
         else
@@ -270,16 +286,15 @@ static int follow(struct api_client *c, const struct db_opts *o, json_t *accepte
         if (c->json)
             api_print_json(task);
         else
-            printf("%s: database %lld\n", what,
-                   (long long)json_integer_value(json_object_get(json_object_get(task, "response"), "resourceId")));
+            print_done(task, what);
     }
     json_decref(task);
     return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }
 
 /* Sends a request that starts a task; prints the API's error if refused. */
-static int submit(struct api_client *c, const struct db_opts *o, const char *method, const char *path,
-                  json_t *body, const char *what)
+static int submit(struct api_client *c, bool wait, const char *method, const char *path,
+                  json_t *body, const char *what, task_printer print_done)
 {
     json_t *resp;
     struct rk_err err;
@@ -293,7 +308,7 @@ static int submit(struct api_client *c, const struct db_opts *o, const char *met
         api_print_error(CMD, st, resp);
         rc = CLI_EXIT_FAIL;
     } else {
-        rc = follow(c, o, resp, what);
+        rc = follow(c, wait, resp, what, print_done);
     }
     json_decref(resp);
     return rc;
@@ -321,19 +336,23 @@ static int db_get(struct api_client *c, long long sub, long long id)
         printf("database:     %lld (subscription %lld)\n", id, sub);
         printf("name:         %s\n", str(db, "name"));
         printf("status:       %s\n", str(db, "status"));
-        if (json_object_get(db, "statusReason")) printf("reason:       %s\n", str(db, "statusReason"));
+        if (json_object_get(db, "statusReason"))
+            printf("reason:       %s\n", str(db, "statusReason"));
         printf("endpoint:     %s\n", str(db, "publicEndpoint"));
         printf("password:     %s\n", str(json_object_get(db, "security"), "password"));
         printf("memory:       %g GB\n", json_number_value(json_object_get(db, "memoryLimitInGb")));
         printf("persistence:  %s\n", str(db, "dataPersistence"));
         printf("eviction:     %s\n", str(db, "dataEvictionPolicy"));
-        printf("replication:  %s\n", json_is_true(json_object_get(db, "replication")) ? "on" : "off");
+        printf("replication:  %s\n",
+               json_is_true(json_object_get(db, "replication")) ? "on" : "off");
         printf("redis:        %s\n", str(db, "redisVersion"));
         printf("backup:       %s\n", json_is_true(json_object_get(backup, "enableRemoteBackup"))
                                          ? str(backup, "destination")
                                          : "none");
-        if (json_object_get(backup, "nextBackupTime")) printf("next backup:  %s\n", str(backup, "nextBackupTime"));
-        if (json_object_get(backup, "lastBackupTime")) printf("last backup:  %s\n", str(backup, "lastBackupTime"));
+        if (json_object_get(backup, "nextBackupTime"))
+            printf("next backup:  %s\n", str(backup, "nextBackupTime"));
+        if (json_object_get(backup, "lastBackupTime"))
+            printf("last backup:  %s\n", str(backup, "lastBackupTime"));
     }
     json_decref(db);
     return CLI_EXIT_OK;
@@ -360,7 +379,8 @@ static int find_subscription(struct api_client *c, long long id, long long *sub)
         int lrc = 0;
         json_array_foreach(json_object_get(subs, "subscriptions"), i, s)
         {
-            if (lrc == 0) lrc = list_subscription(c, json_integer_value(json_object_get(s, "id")), all);
+            if (lrc == 0)
+                lrc = list_subscription(c, json_integer_value(json_object_get(s, "id")), all);
         }
         json_t *db;
         json_array_foreach(all, i, db)
@@ -370,26 +390,31 @@ static int find_subscription(struct api_client *c, long long id, long long *sub)
                 rc = 0;
             }
         }
-        if (rc < 0 && lrc == 0) fprintf(stderr, "rdbkeep %s: database %lld not found in any subscription\n", CMD, id);
+        if (rc < 0 && lrc == 0)
+            fprintf(stderr, "rdbkeep %s: database %lld not found in any subscription\n", CMD, id);
     }
     json_decref(subs);
     json_decref(all);
     return rc;
 }
 
-static void print_backup_result(const json_t *task)
+static void print_backup_result(const json_t *task, const char *what)
 {
+    (void)what;
     json_t *r = json_object_get(json_object_get(task, "response"), "resource");
     char size[32];
-    rk_format_bytes((uint64_t)json_integer_value(json_object_get(r, "sizeBytes")), size, sizeof(size));
+    rk_format_bytes((uint64_t)json_integer_value(json_object_get(r, "sizeBytes")), size,
+                    sizeof(size));
     printf("backup %lld of database %lld: %lld keys, %s, %.1f s\n",
            (long long)json_integer_value(json_object_get(r, "backupId")),
-           (long long)json_integer_value(json_object_get(json_object_get(task, "response"), "resourceId")),
+           (long long)json_integer_value(
+               json_object_get(json_object_get(task, "response"), "resourceId")),
            (long long)json_integer_value(json_object_get(r, "keys")), size,
            (double)json_integer_value(json_object_get(r, "durationMs")) / 1000.0);
     size_t i;
     json_t *f;
-    json_array_foreach(json_object_get(r, "files"), i, f) printf("  file:      %s\n", str(f, "uri"));
+    json_array_foreach(json_object_get(r, "files"), i, f)
+        printf("  file:      %s\n", str(f, "uri"));
     printf("  manifest:  %s\n", str(r, "manifest"));
 }
 
@@ -397,57 +422,32 @@ static int db_backup(struct api_client *c, const struct db_opts *o, int argc, ch
 {
     long long sub = 0, id = 0;
     if (argc == 3) {
-        if (api_parse_id(argv[2], &id) < 0) return cli_usage_error(CMD, "'%s' is not a database id", argv[2]);
+        if (api_parse_id(argv[2], &id) < 0)
+            return cli_usage_error(CMD, "'%s' is not a database id", argv[2]);
         if (find_subscription(c, id, &sub) < 0) return CLI_EXIT_FAIL;
     } else if (argc == 4) {
-        if (api_parse_id(argv[2], &sub) < 0) return cli_usage_error(CMD, "'%s' is not a subscription id", argv[2]);
-        if (api_parse_id(argv[3], &id) < 0) return cli_usage_error(CMD, "'%s' is not a database id", argv[3]);
+        if (api_parse_id(argv[2], &sub) < 0)
+            return cli_usage_error(CMD, "'%s' is not a subscription id", argv[2]);
+        if (api_parse_id(argv[3], &id) < 0)
+            return cli_usage_error(CMD, "'%s' is not a database id", argv[3]);
     } else {
         return cli_usage_error(CMD, "backup takes [SUBSCRIPTION_ID] DATABASE_ID");
     }
     char path[128];
     snprintf(path, sizeof(path), "/v1/subscriptions/%lld/databases/%lld/backup", sub, id);
     json_t *body = o->path ? json_pack("{s:s}", "adhocBackupPath", o->path) : NULL;
-    json_t *resp;
-    struct rk_err err;
-    long st = api_call(c, "POST", path, body, &resp, &err);
-    json_decref(body);
-    int rc = CLI_EXIT_FAIL;
-    const char *task_id = json_string_value(json_object_get(resp, "taskId"));
-    if (st < 0) {
-        fprintf(stderr, "rdbkeep %s: %s\n", CMD, err.msg);
-    } else if (st < 200 || st > 299) {
-        api_print_error(CMD, st, resp);
-    } else if (!task_id) {
-        fprintf(stderr, "rdbkeep %s: the API accepted the request without a taskId\n", CMD);
-    } else if (!o->wait) {
-        if (c->json)
-            api_print_json(resp);
-        else
-            printf("%s\n", task_id);
-        rc = CLI_EXIT_OK;
-    } else {
-        json_t *task;
-        int w = api_wait_task(c, CMD, task_id, 0, &task, &err);
-        if (w < 0) fprintf(stderr, "rdbkeep %s: %s\n", CMD, err.msg);
-        if (w == 0 && c->json)
-            api_print_json(task);
-        else if (w == 0)
-            print_backup_result(task);
-        json_decref(task);
-        rc = w == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
-    }
-    json_decref(resp);
-    return rc;
+    return submit(c, o->wait, "POST", path, body, "backup", print_backup_result);
 }
 
 /* ---- db import ---- */
 
-static void print_import_result(const json_t *task)
+static void print_import_result(const json_t *task, const char *what)
 {
+    (void)what;
     json_t *r = json_object_get(json_object_get(task, "response"), "resource");
     char size[32];
-    rk_format_bytes((uint64_t)json_integer_value(json_object_get(r, "sourceBytes")), size, sizeof(size));
+    rk_format_bytes((uint64_t)json_integer_value(json_object_get(r, "sourceBytes")), size,
+                    sizeof(size));
     printf("imported into database %lld: %lld keys from %s in %.1f s",
            (long long)json_integer_value(json_object_get(r, "databaseId")),
            (long long)json_integer_value(json_object_get(r, "keys")), size,
@@ -468,7 +468,8 @@ static int db_import(struct api_client *c, const struct db_opts *o, int argc, ch
         sub = 0;
         first_uri = 3;
     } else {
-        return cli_usage_error(CMD, "import takes [SUBSCRIPTION_ID] DATABASE_ID --source-type TYPE URI...");
+        return cli_usage_error(
+            CMD, "import takes [SUBSCRIPTION_ID] DATABASE_ID --source-type TYPE URI...");
     }
     if (!o->source_type) return cli_usage_error(CMD, "import needs --source-type TYPE");
     if (first_uri >= argc) return cli_usage_error(CMD, "import needs at least one URI");
@@ -478,46 +479,16 @@ static int db_import(struct api_client *c, const struct db_opts *o, int argc, ch
     json_t *body = json_pack("{s:s, s:o}", "sourceType", o->source_type, "importFromUri", uris);
     char path[128];
     snprintf(path, sizeof(path), "/v1/subscriptions/%lld/databases/%lld/import", sub, id);
-    json_t *resp;
-    struct rk_err err;
-    long st = api_call(c, "POST", path, body, &resp, &err);
-    json_decref(body);
-    int rc = CLI_EXIT_FAIL;
-    const char *task_id = json_string_value(json_object_get(resp, "taskId"));
-    if (st < 0) {
-        fprintf(stderr, "rdbkeep %s: %s\n", CMD, err.msg);
-    } else if (st < 200 || st > 299) {
-        api_print_error(CMD, st, resp);
-    } else if (!task_id) {
-        fprintf(stderr, "rdbkeep %s: the API accepted the request without a taskId\n", CMD);
-    } else if (!o->wait) {
-        if (c->json)
-            api_print_json(resp);
-        else
-            printf("%s\n", task_id);
-        rc = CLI_EXIT_OK;
-    } else {
-        json_t *task;
-        int w = api_wait_task(c, CMD, task_id, 0, &task, &err);
-        if (w < 0) fprintf(stderr, "rdbkeep %s: %s\n", CMD, err.msg);
-        if (w == 0 && c->json)
-            api_print_json(task);
-        else if (w == 0)
-            print_import_result(task);
-        json_decref(task);
-        rc = w == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
-    }
-    json_decref(resp);
-    return rc;
+    return submit(c, o->wait, "POST", path, body, "import", print_import_result);
 }
 
 static int two_ids(int argc, char **argv, const char *sub_cmd, long long *sub, long long *id)
 {
-    if (argc != 4)
-        return cli_usage_error(CMD, "%s takes SUBSCRIPTION_ID DATABASE_ID", sub_cmd);
+    if (argc != 4) return cli_usage_error(CMD, "%s takes SUBSCRIPTION_ID DATABASE_ID", sub_cmd);
     if (api_parse_id(argv[2], sub) < 0)
         return cli_usage_error(CMD, "'%s' is not a subscription id", argv[2]);
-    if (api_parse_id(argv[3], id) < 0) return cli_usage_error(CMD, "'%s' is not a database id", argv[3]);
+    if (api_parse_id(argv[3], id) < 0)
+        return cli_usage_error(CMD, "'%s' is not a database id", argv[3]);
     return 0;
 }
 
@@ -545,23 +516,26 @@ static int cmd_db_run(int argc, char **argv)
             rc = cli_usage_error(CMD, "create needs --subscription ID and --name NAME");
         } else {
             snprintf(path, sizeof(path), "/v1/subscriptions/%lld/databases", o.subscription);
-            rc = submit(&c, &o, "POST", path, settings_body(&o, true), "created");
+            rc = submit(&c, !o.no_wait, "POST", path, settings_body(&o, true), "created",
+                        print_database_done);
         }
     } else if (strcmp(sub_cmd, "get") == 0) {
         rc = two_ids(argc, argv, sub_cmd, &sub, &id);
         if (rc == 0) rc = db_get(&c, sub, id);
     } else if (strcmp(sub_cmd, "update") == 0) {
         rc = two_ids(argc, argv, sub_cmd, &sub, &id);
-        if (rc == 0 && o.has_port) rc = cli_usage_error(CMD, "a database keeps its port: no --port on update");
+        if (rc == 0 && o.has_port)
+            rc = cli_usage_error(CMD, "a database keeps its port: no --port on update");
         if (rc == 0) {
             snprintf(path, sizeof(path), "/v1/subscriptions/%lld/databases/%lld", sub, id);
-            rc = submit(&c, &o, "PUT", path, settings_body(&o, false), "updated");
+            rc = submit(&c, !o.no_wait, "PUT", path, settings_body(&o, false), "updated",
+                        print_database_done);
         }
     } else if (strcmp(sub_cmd, "delete") == 0) {
         rc = two_ids(argc, argv, sub_cmd, &sub, &id);
         if (rc == 0) {
             snprintf(path, sizeof(path), "/v1/subscriptions/%lld/databases/%lld", sub, id);
-            rc = submit(&c, &o, "DELETE", path, NULL, "deleted");
+            rc = submit(&c, !o.no_wait, "DELETE", path, NULL, "deleted", print_database_done);
         }
     } else if (strcmp(sub_cmd, "backup") == 0) {
         rc = db_backup(&c, &o, argc, argv);
@@ -576,7 +550,8 @@ static int cmd_db_run(int argc, char **argv)
 
 const struct cli_command cli_cmd_db = {
     .name = "db",
-    .summary = "manage databases through the API: list, create, get, update, delete, backup, import",
+    .summary =
+        "manage databases through the API: list, create, get, update, delete, backup, import",
     .help = db_help,
     .run = cmd_db_run,
 };
