@@ -17,8 +17,10 @@
  * a load without --no-flush means. Until the replication connection is
  * accepted nothing is lost: any refusal (CONFIG or REPLICAOF not allowed, no
  * connection back, an old replica) undoes the settings and asks the caller
- * to use RESTORE. Only one input: a target loading an RDB with a key twice
- * stops with a panic, and keys of different shards are not checked. */
+ * to use RESTORE. A replica that meets a key twice panics, so every key is
+ * looked up in a set of those met before its bytes go out (keyset.c). Only
+ * one input: shards that share a key would fail after the flush, where
+ * RESTORE loads them. */
 #include "redis/redis_int.h"
 
 #include <arpa/inet.h>
@@ -54,6 +56,7 @@ struct master {
     bool in_module_aux;
     struct rk_buf held; /* written, not yet sent: see write_replica */
     struct rdb_writer *writer;
+    struct keyset *met; /* every key read so far, with its database */
     size_t file_index;
     uint64_t keys;
 };
@@ -296,18 +299,38 @@ static int feed_event(void *ctx, const struct rdb_event *ev, struct rk_err *err)
         m->in_module_aux = true;
         m->plan->stats->module_aux_dropped++;
         return 0;
-    case RDB_EVENT_KEY:
-        if (rdb_encoding_kind(ev->u.key->enc) == RDB_KIND_MODULE) {
+    case RDB_EVENT_RESIZE_DB:
+        keyset_reserve(m->met, ev->u.resize.db_size);
+        return rdb_writer_event(m->writer, ev, err);
+    case RDB_EVENT_KEY: {
+        const struct rdb_key_info *k = ev->u.key;
+        char name[300];
+        if (rdb_encoding_kind(k->enc) == RDB_KIND_MODULE) {
             /* ... and on a value of a module type it lacks, which cannot be
              * told from here: RESTORE only fails the one command. */
-            char name[300];
-            key_quote(ev->u.key->key, ev->u.key->key_len, name, sizeof(name));
+            key_quote(k->key, k->key_len, name, sizeof(name));
             return rk_err_set(err,
                               "key \"%s\" holds a module value: load it with --method "
                               "restore (a replica without the module would exit)",
                               name);
         }
+        /* A replica panics on a key it already holds ("Duplicated key found
+         * in RDB file"), expired or not: unlike a master it keeps expired
+         * keys. Every key read counts, also one the writer drops (expired by
+         * our clock, or empty), so the check does not hang on the writer's
+         * choices; a file no server writes may then be refused although its
+         * repeat would not have reached the target, and RESTORE loads it.
+         * Two different keys with one fingerprint (about n^2 / 2^65 for n
+         * keys) raise the same error, which RESTORE answers as well. */
+        if (!keyset_add(m->met, k->db, k->key, k->key_len)) {
+            key_quote(k->key, k->key_len, name, sizeof(name));
+            return rk_err_set(err,
+                              "offset %llu: key \"%s\" appears twice in database %d (a replica "
+                              "would stop on it): --method restore loads the last one",
+                              (unsigned long long)ev->offset, name, k->db);
+        }
         return rdb_writer_event(m->writer, ev, err);
+    }
     case RDB_EVENT_SELECT_DB:
         /* A replica exits on a database it does not have. */
         if (ev->u.db >= m->databases)
@@ -366,12 +389,15 @@ static int transfer(struct master *m, struct rk_err *err)
     struct rdb_writer_options wo = {.target_version = p->caps->rdb_version, .drop_expired = true};
     m->writer = rdb_writer_new(&wo, write_replica, m, err);
     if (!m->writer) return -1;
+    m->met = keyset_new();
     struct input_run run = {.in = p->in,
                             .progress = p->progress,
                             .stats = p->stats,
                             .cancelled = p->cfg->cancelled,
                             .cancel_arg = p->cfg->cancel_arg};
     if (input_run_all(&run, feed_event, m, err)) return -1;
+    keyset_free(m->met); /* not needed while the target loads */
+    m->met = NULL;
     if (!rdb_writer_complete(m->writer)) return rk_err_set(err, "the RDB written is incomplete");
     if (rconn_write_all(m->replica, m->mark, 40, err)) return -1;
     if (wait_loaded(m, err)) return -1;
@@ -403,8 +429,8 @@ int master_load(const struct master_plan *plan, bool *fallback, struct rk_err *e
 {
     *fallback = true;
     if (plan->in->count != 1)
-        return rk_err_set(err, "it takes a single input (keys of several are not checked for "
-                               "repeats, which stop a replica's load)");
+        return rk_err_set(err, "it takes a single input (a key held by two of them would stop "
+                               "the load after the flush)");
     struct master m = {.plan = plan, .ctl = plan->ctl, .listen_fd = -1};
     random_hex(m.token, 32);
     random_hex(m.replid, 40);
@@ -481,6 +507,7 @@ out:
     if (m.replica) rconn_close(m.replica);
     if (m.listen_fd >= 0) close(m.listen_fd);
     rdb_writer_free(m.writer);
+    keyset_free(m.met);
     rk_buf_free(&m.held);
     free(m.old_diskless_load);
     if (m.old_masterauth) {

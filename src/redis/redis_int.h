@@ -224,6 +224,24 @@ int typed_value(struct typed *t, const struct rdb_value *v, struct rk_err *err);
 /* The value is complete: remaining batches, TTLs. */
 int typed_end(struct typed *t, struct rk_err *err);
 
+/* ---- keyset.c: the keys a replication load has met, as fingerprints ------------ */
+
+struct keyset;
+
+struct keyset *keyset_new(void);
+void keyset_free(struct keyset *set);
+/* Room for `more` keys beyond those held, so that they come without a
+ * rehash (an RDB's resize hint; a hint beyond reason is trusted only in
+ * part). */
+void keyset_reserve(struct keyset *set, uint64_t more);
+/* Adds (db, key) and returns true; returns false when it was met before,
+ * or, about once in 2^65 / n^2 loads of n keys, when a different key has
+ * the same 64-bit fingerprint. */
+bool keyset_add(struct keyset *set, int db, const void *key, size_t len);
+bool keyset_contains(const struct keyset *set, int db, const void *key, size_t len);
+uint64_t keyset_count(const struct keyset *set);
+uint64_t keyset_capacity(const struct keyset *set); /* slots, 8 bytes each */
+
 /* ---- master.c: the replication method ---------------------------------------- */
 
 struct master_plan {
