@@ -8,9 +8,11 @@
 #ifndef RDBKEEP_BASE_H
 #define RDBKEEP_BASE_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #if defined(__GNUC__)
 #define RK_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -67,12 +69,16 @@ void rk_buf_free(struct rk_buf *b);
 enum rk_log_level { RK_LOG_DEBUG, RK_LOG_INFO, RK_LOG_WARN, RK_LOG_ERROR };
 
 void rk_log_set_level(enum rk_log_level level);
-void rk_log(enum rk_log_level level, const char *component, const char *fmt, ...)
-    RK_PRINTF(3, 4);
+void rk_log(enum rk_log_level level, const char *component, const char *fmt, ...) RK_PRINTF(3, 4);
 
 /* Time. */
-uint64_t rk_now_ms(void);        /* wall clock, ms since the epoch */
-uint64_t rk_monotonic_ns(void);  /* for durations and rates */
+uint64_t rk_now_ms(void);       /* wall clock, ms since the epoch */
+uint64_t rk_monotonic_ns(void); /* for durations and rates */
+/* Condition variables on the monotonic clock, so that a step of the wall
+ * clock neither stretches nor cuts a wait; rk_deadline_after_ms gives the
+ * absolute time for their pthread_cond_timedwait. */
+void rk_cond_init_monotonic(pthread_cond_t *cv);
+struct timespec rk_deadline_after_ms(uint64_t ms);
 /* Formats ms since the epoch as "2026-11-25T13:07:39.826Z". out needs 32 bytes. */
 void rk_format_iso8601(uint64_t ms, char *out, size_t outlen);
 

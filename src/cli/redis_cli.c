@@ -155,19 +155,13 @@ int redis_cli_run(struct redis_cli *c, int (*fn)(void *arg), void *arg, struct r
     if (!bar.enabled) return fn(arg);
     struct job j = {.fn = fn, .arg = arg};
     pthread_mutex_init(&j.lock, NULL);
-    pthread_cond_init(&j.cond, NULL);
+    rk_cond_init_monotonic(&j.cond);
     pthread_t t;
     if (pthread_create(&t, NULL, job_thread, &j) != 0) rk_panic("cannot start a thread");
     pthread_mutex_lock(&j.lock);
     while (!j.done) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&j.cond, &j.lock, &ts);
+        struct timespec deadline = rk_deadline_after_ms(100);
+        pthread_cond_timedwait(&j.cond, &j.lock, &deadline);
         if (j.done) break;
         pthread_mutex_unlock(&j.lock);
         uint64_t bytes = io_counter_get(&p->bytes), keys = atomic_load(&p->keys);

@@ -32,9 +32,9 @@ struct rk_service {
     unsigned char secret_hash[32];
     char *generated_secret;
     atomic_uint_fast64_t bytes_moved;
-    struct store_config *store;  /* storage credentials for backups and imports */
-    struct rk_scheduler *sched;  /* periodic backups */
-    uint64_t backup_hour_ms;     /* an hour of the backup schedule (tests shorten it) */
+    struct store_config *store; /* storage credentials for backups and imports */
+    struct rk_scheduler *sched; /* periodic backups */
+    uint64_t backup_hour_ms;    /* an hour of the backup schedule (tests shorten it) */
     bool started;
     bool stopped;
     bool unclean; /* tasks still ran at shutdown: leave memory to the exit */
@@ -134,7 +134,7 @@ int import_recover(struct rk_service *svc, struct rk_err *err);
 
 struct redis_instance {
     const struct rk_db *db;
-    const char *dir;     /* absolute, the instance's own */
+    const char *dir; /* absolute, the instance's own */
     const char *bind;
     unsigned port;
     unsigned primary_port; /* non-zero: this is a replica of that port */
@@ -174,6 +174,8 @@ uint64_t sup_restarts(struct rk_supervisor *s);
  * dir/redis.log on one line. */
 pid_t sup_spawn(struct rk_supervisor *s, const char *conf, struct rk_err *err);
 bool sup_is_redis(const struct rk_supervisor *s, pid_t pid, unsigned port);
+/* The pid in DIR/redis.pid, or 0 when there is none that parses. */
+pid_t sup_read_pidfile(const char *dir);
 void sup_log_tail(const char *dir, char *out, size_t outlen);
 /* The import's swap. With the database's processes held (the watch thread
  * keeps off them), stops the primary (SIGTERM: it saves as its persistence

@@ -39,7 +39,8 @@ struct job {
     char error[RK_ERR_MAX]; /* the failure, for the catalog row */
 };
 
-static int job_fail(struct job *j, const char *type, int http, const char *fmt, ...) RK_PRINTF(4, 5);
+static int job_fail(struct job *j, const char *type, int http, const char *fmt, ...)
+    RK_PRINTF(4, 5);
 static int job_fail(struct job *j, const char *type, int http, const char *fmt, ...)
 {
     va_list ap;
@@ -89,10 +90,7 @@ static void *reporter_main(void *arg)
     struct reporter *r = arg;
     pthread_mutex_lock(&r->mu);
     while (!r->stop) {
-        struct timespec deadline;
-        clock_gettime(CLOCK_MONOTONIC, &deadline);
-        deadline.tv_nsec += 250 * 1000000L;
-        if (deadline.tv_nsec >= 1000000000L) deadline.tv_sec++, deadline.tv_nsec -= 1000000000L;
+        struct timespec deadline = rk_deadline_after_ms(250);
         pthread_cond_timedwait(&r->cv, &r->mu, &deadline);
         if (r->stop) break;
         pthread_mutex_unlock(&r->mu);
@@ -108,11 +106,7 @@ static void reporter_start(struct reporter *r, struct job *j)
     memset(r, 0, sizeof(*r));
     r->j = j;
     pthread_mutex_init(&r->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&r->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    rk_cond_init_monotonic(&r->cv);
     if (pthread_create(&r->thread, NULL, reporter_main, r) != 0) rk_panic("cannot start a thread");
 }
 
@@ -196,7 +190,8 @@ static void watch_free(struct io_sink *s)
     free(s);
 }
 
-static const struct io_sink_ops watch_ops = {"store", watch_write, watch_close, watch_abort, watch_free};
+static const struct io_sink_ops watch_ops = {"store", watch_write, watch_close, watch_abort,
+                                             watch_free};
 
 static struct io_sink *watch_new(struct io_sink *store_sink, int *result)
 {
@@ -260,7 +255,8 @@ static int pull_shard(struct job *j, const char *file_uri, struct redis_pull_res
     return rc;
 }
 
-static int write_small(struct job *j, const char *uri, const char *text, int *result, struct rk_err *err)
+static int write_small(struct job *j, const char *uri, const char *text, int *result,
+                       struct rk_err *err)
 {
     size_t len = strlen(text);
     struct io_sink *w = store_open_write(&j->scfg, uri, (int64_t)len, result, err);
@@ -288,7 +284,8 @@ static void remove_objects(struct job *j, char **uris, size_t n)
         int rc = store_delete(j->svc->store, uris[i], &err);
         if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
             char *shown = store_uri_redact(uris[i]);
-            rk_log(RK_LOG_WARN, "backup", "msg=\"a file of a failed backup could not be removed\" uri=\"%s\" err=\"%s\"",
+            rk_log(RK_LOG_WARN, "backup",
+                   "msg=\"a file of a failed backup could not be removed\" uri=\"%s\" err=\"%s\"",
                    shown, err.msg);
             free(shown);
         }
@@ -304,7 +301,8 @@ static int load_params(struct job *j)
     json_t *p = json_loads(params, 0, NULL);
     if (!json_is_object(p)) {
         json_decref(p);
-        return job_fail(j, "GENERAL_ERROR", 500, "the task's stored parameters are not a JSON object");
+        return job_fail(j, "GENERAL_ERROR", 500,
+                        "the task's stored parameters are not a JSON object");
     }
     const char *adhoc = json_string_value(json_object_get(p, "adhocBackupPath"));
     if (adhoc && adhoc[0]) j->adhoc = xstrdup(adhoc);
@@ -324,30 +322,30 @@ static int choose_destination(struct job *j, const struct backup_schedule *sched
         type_name = sched->storage_type;
     } else {
         return job_fail(j, "DATABASE_BACKUP_DISABLED", 400,
-                            "database %lld has no backup path (periodicBackupPath or remoteBackup) "
-                            "and the request gave no adhocBackupPath",
-                            (long long)j->db_id);
+                        "database %lld has no backup path (periodicBackupPath or remoteBackup) "
+                        "and the request gave no adhocBackupPath",
+                        (long long)j->db_id);
     }
     j->shown = store_uri_redact(j->destination);
     j->type = STORE_TYPE_ANY;
     if (type_name[0] && store_type_from_name(type_name, &j->type) < 0)
         return job_fail(j, "DATABASE_INVALID_BACKUP_PATH", 400,
-                            "remoteBackup.storageType '%.40s' is not a backup destination type",
-                            type_name);
+                        "remoteBackup.storageType '%.40s' is not a backup destination type",
+                        type_name);
     struct rk_err err;
     struct store_uri *u = store_uri_parse(j->destination, j->type, STORE_URI_PREFIX, NULL, &err);
     if (!u)
         return job_fail(j, "DATABASE_INVALID_BACKUP_PATH", 400, "backup path %s: %s", j->shown,
-                            err.msg);
+                        err.msg);
     bool writable = store_kind_writable(u->kind);
     bool relative = u->kind == STORE_LOCAL && (!u->path || u->path[0] != '/');
     store_uri_free(u);
     if (relative)
-        return job_fail(j, "DATABASE_INVALID_BACKUP_PATH", 400, "backup path %s: a local path must be absolute",
-                        j->shown);
+        return job_fail(j, "DATABASE_INVALID_BACKUP_PATH", 400,
+                        "backup path %s: a local path must be absolute", j->shown);
     if (!writable)
         return job_fail(j, "DATABASE_INVALID_BACKUP_PATH", 400,
-                            "backup path %s: backups cannot be written there", j->shown);
+                        "backup path %s: backups cannot be written there", j->shown);
     return 0;
 }
 
@@ -372,11 +370,11 @@ static json_t *backup_resource(const struct rk_backup *b, const struct backup_fi
         struct rk_err err;
         char *uri = store_uri_join(b->destination, files[i].name, &err);
         char *uri_shown = uri ? store_uri_redact(uri) : xstrdup(files[i].name);
-        json_array_append_new(fa, json_pack("{s:s, s:s, s:I, s:I, s:s, s:I, s:i}", "name", files[i].name,
-                                            "uri", uri_shown, "sizeBytes", (json_int_t)files[i].size_bytes,
-                                            "keys", (json_int_t)files[i].keys, "sha256", files[i].sha256,
-                                            "rdbBytes", (json_int_t)files[i].rdb_bytes, "rdbVersion",
-                                            files[i].rdb_version));
+        json_array_append_new(
+            fa, json_pack("{s:s, s:s, s:I, s:I, s:s, s:I, s:i}", "name", files[i].name, "uri",
+                          uri_shown, "sizeBytes", (json_int_t)files[i].size_bytes, "keys",
+                          (json_int_t)files[i].keys, "sha256", files[i].sha256, "rdbBytes",
+                          (json_int_t)files[i].rdb_bytes, "rdbVersion", files[i].rdb_version));
         free(uri);
         free(uri_shown);
         size += files[i].size_bytes;
@@ -394,7 +392,8 @@ static json_t *backup_resource(const struct rk_backup *b, const struct backup_fi
     json_object_set_new(o, "startedAt", json_string(ts));
     rk_format_iso8601(b->finished_ms, ts, sizeof(ts));
     json_object_set_new(o, "finishedAt", json_string(ts));
-    json_object_set_new(o, "durationMs", json_integer((json_int_t)(b->finished_ms - b->started_ms)));
+    json_object_set_new(o, "durationMs",
+                        json_integer((json_int_t)(b->finished_ms - b->started_ms)));
     return o;
 }
 
@@ -423,16 +422,20 @@ static int take_backup(struct job *j, struct rk_backup *row, struct backup_file 
             if (rc == 0 || rk_task_cancelled(j->run)) break;
             if (!retryable(store_result) || attempt == BACKUP_ATTEMPTS) break;
             unsigned wait_ms = BACKOFF_FIRST_MS << (attempt - 1);
-            rk_log(RK_LOG_WARN, "backup", "msg=\"backup attempt failed; trying again\" task=%s db=%lld attempt=%u wait_ms=%u err=\"%s\"",
+            rk_log(RK_LOG_WARN, "backup",
+                   "msg=\"backup attempt failed; trying again\" task=%s db=%lld attempt=%u "
+                   "wait_ms=%u err=\"%s\"",
                    rk_task_id(j->run), (long long)j->db_id, attempt, wait_ms, err.msg);
             if (!backoff(j, wait_ms)) break;
         }
         if (rc < 0) {
             remove_objects(j, file_uris, i);
-            if (rk_task_cancelled(j->run)) return job_fail(j, "GENERAL_ERROR", 409, "%s", cancel_reason(j, why, sizeof(why)));
+            if (rk_task_cancelled(j->run))
+                return job_fail(j, "GENERAL_ERROR", 409, "%s", cancel_reason(j, why, sizeof(why)));
             if (!retryable(store_result))
-                return job_fail(j, "DATABASE_BACKUP_FAILED", 400, "backup of database %lld to %s failed: %s",
-                                (long long)j->db_id, j->shown, err.msg);
+                return job_fail(j, "DATABASE_BACKUP_FAILED", 400,
+                                "backup of database %lld to %s failed: %s", (long long)j->db_id,
+                                j->shown, err.msg);
             return job_fail(j, "DATABASE_BACKUP_FAILED", 400,
                             "backup of database %lld to %s failed after %d attempts: %s",
                             (long long)j->db_id, j->shown, BACKUP_ATTEMPTS, err.msg);
@@ -468,18 +471,20 @@ static int take_backup(struct job *j, struct rk_backup *row, struct backup_file 
     int rc = -1, store_result = STORE_OK;
     for (unsigned attempt = 1; attempt <= BACKUP_ATTEMPTS; attempt++) {
         rc = write_small(j, manifest_uri, text, &store_result, &err);
-        if (rc == 0 || rk_task_cancelled(j->run) || !retryable(store_result) || attempt == BACKUP_ATTEMPTS)
+        if (rc == 0 || rk_task_cancelled(j->run) || !retryable(store_result) ||
+            attempt == BACKUP_ATTEMPTS)
             break;
         if (!backoff(j, BACKOFF_FIRST_MS << (attempt - 1))) break;
     }
     free(text);
     if (rc < 0) {
         remove_objects(j, file_uris, n);
-        if (rk_task_cancelled(j->run)) return job_fail(j, "GENERAL_ERROR", 409, "%s", cancel_reason(j, why, sizeof(why)));
+        if (rk_task_cancelled(j->run))
+            return job_fail(j, "GENERAL_ERROR", 409, "%s", cancel_reason(j, why, sizeof(why)));
         return job_fail(j, "DATABASE_BACKUP_FAILED", 400,
-                            "backup of database %lld to %s: the manifest could not be written (the "
-                            "backup's files were removed): %s",
-                            (long long)j->db_id, j->shown, err.msg);
+                        "backup of database %lld to %s: the manifest could not be written (the "
+                        "backup's files were removed): %s",
+                        (long long)j->db_id, j->shown, err.msg);
     }
     row->redis_version = xstrdup(version);
     return 0;
@@ -503,7 +508,8 @@ static int run_backup(struct rk_task_run *run)
         goto done;
     }
     if (strcmp(j.db.status, "deleting") == 0) {
-        rk_task_fail(run, "DATABASE_NOT_ACTIVE", 409, "database %lld is being deleted", (long long)j.db_id);
+        rk_task_fail(run, "DATABASE_NOT_ACTIVE", 409, "database %lld is being deleted",
+                     (long long)j.db_id);
         goto done;
     }
     schedule_from_db(&j.db, &sched);
@@ -535,15 +541,17 @@ static int run_backup(struct rk_task_run *run)
     for (size_t i = 0; i < n; i++)
         if (!file_uris[i]) manifest_uri = (free(manifest_uri), NULL);
     if (!manifest_uri) {
-        rk_task_fail(run, "DATABASE_INVALID_BACKUP_PATH", 400, "backup path %s: %s", j.shown, err.msg);
+        rk_task_fail(run, "DATABASE_INVALID_BACKUP_PATH", 400, "backup path %s: %s", j.shown,
+                     err.msg);
         goto done;
     }
     if (n > 1) {
         /* Databases are single-shard (numberOfShards > 1 is refused); the
          * names and the manifest already cover n files. */
-        rk_task_fail(run, "DATABASE_BACKUP_FAILED", 400,
-                     "database %lld has %zu shards; this version backs up single-shard databases only",
-                     (long long)j.db_id, n);
+        rk_task_fail(
+            run, "DATABASE_BACKUP_FAILED", 400,
+            "database %lld has %zu shards; this version backs up single-shard databases only",
+            (long long)j.db_id, n);
         goto done;
     }
 
@@ -560,8 +568,10 @@ static int run_backup(struct rk_task_run *run)
         goto done;
     }
     rk_task_set_description(run, "Backing up database %lld to %s", (long long)j.db_id, j.shown);
-    rk_log(RK_LOG_INFO, "backup", "msg=\"backup started\" task=%s db=%lld backup=%lld destination=\"%s\" scheduled=%s",
-           rk_task_id(run), (long long)j.db_id, (long long)row.id, j.shown, j.scheduled ? "yes" : "no");
+    rk_log(RK_LOG_INFO, "backup",
+           "msg=\"backup started\" task=%s db=%lld backup=%lld destination=\"%s\" scheduled=%s",
+           rk_task_id(run), (long long)j.db_id, (long long)row.id, j.shown,
+           j.scheduled ? "yes" : "no");
 
     if (take_backup(&j, &row, files, n, file_uris, manifest_uri) < 0) {
         snprintf(row.status, sizeof(row.status), "%s", BACKUP_FAILED);
@@ -569,8 +579,9 @@ static int run_backup(struct rk_task_run *run)
         free(row.error);
         row.error = xstrdup(j.error);
         if (rk_service_backup_update(j.svc, &row, &err) < 0)
-            rk_log(RK_LOG_ERROR, "backup", "msg=\"backup failure not recorded\" backup=%lld err=\"%s\"",
-                   (long long)row.id, err.msg);
+            rk_log(RK_LOG_ERROR, "backup",
+                   "msg=\"backup failure not recorded\" backup=%lld err=\"%s\"", (long long)row.id,
+                   err.msg);
         goto done;
     }
 
@@ -588,15 +599,19 @@ static int run_backup(struct rk_task_run *run)
     if (rk_service_backup_update(j.svc, &row, &err) < 0) {
         /* The files are complete, but a backup the catalog does not know
          * would never be pruned: fail, and say where it is. */
-        rk_task_fail(run, "GENERAL_ERROR", 500, "backup written to %s but not recorded: %s", j.shown, err.msg);
+        rk_task_fail(run, "GENERAL_ERROR", 500, "backup written to %s but not recorded: %s",
+                     j.shown, err.msg);
         goto done;
     }
     set_resource(run, j.db_id, backup_resource(&row, files, n, manifest_uri));
-    rk_log(RK_LOG_INFO, "backup", "msg=\"backup completed\" task=%s db=%lld backup=%lld bytes=%llu keys=%llu ms=%llu",
-           rk_task_id(run), (long long)j.db_id, (long long)row.id, (unsigned long long)row.size_bytes,
-           (unsigned long long)row.keys, (unsigned long long)(row.finished_ms - row.started_ms));
+    rk_log(RK_LOG_INFO, "backup",
+           "msg=\"backup completed\" task=%s db=%lld backup=%lld bytes=%llu keys=%llu ms=%llu",
+           rk_task_id(run), (long long)j.db_id, (long long)row.id,
+           (unsigned long long)row.size_bytes, (unsigned long long)row.keys,
+           (unsigned long long)(row.finished_ms - row.started_ms));
     if (sched.enabled && strcmp(sched.path, j.destination) == 0)
-        backup_retention_apply(j.svc, j.svc->store, j.db_id, j.destination, row.id, &sched, rk_now_ms());
+        backup_retention_apply(j.svc, j.svc->store, j.db_id, j.destination, row.id, &sched,
+                               rk_now_ms());
     rc = 0;
 done:
     for (size_t i = 0; i < n; i++) {
@@ -678,7 +693,8 @@ uint64_t rk_service_backup_next(struct rk_service *svc, const struct rk_db *db)
         int found = catalog_backup_latest(svc->cat, db->id, &last, &err);
         uint64_t last_ms = found > 0 ? last.started_ms : 0;
         if (found > 0) rk_backup_clear(&last);
-        next = schedule_next_due(&s, svc->backup_hour_ms, db->created_ms, schedule_since(db, last_ms));
+        next =
+            schedule_next_due(&s, svc->backup_hour_ms, db->created_ms, schedule_since(db, last_ms));
     }
     schedule_clear(&s);
     return next;
@@ -709,16 +725,18 @@ int backup_recover(struct rk_service *svc, struct rk_err *err)
         snprintf(b->status, sizeof(b->status), "%s", BACKUP_FAILED);
         if (!b->finished_ms) b->finished_ms = rk_now_ms();
         free(b->error);
-        b->error = xstrdup("the daemon stopped while this backup was running; what it wrote is removed");
+        b->error =
+            xstrdup("the daemon stopped while this backup was running; what it wrote is removed");
         rc = rk_service_backup_update(svc, b, err);
     }
     if (n)
-        rk_log(RK_LOG_WARN, "backup", "msg=\"backups interrupted by the last stop marked failed\" count=%zu", n);
+        rk_log(RK_LOG_WARN, "backup",
+               "msg=\"backups interrupted by the last stop marked failed\" count=%zu", n);
     for (size_t i = 0; i < n; i++) rk_backup_clear(&list[i]);
     free(list);
     return rc;
 }
 
-const struct rk_task_kind rk_kind_backup = {BACKUP_COMMAND, RK_TASK_PER_DATABASE | RK_TASK_BACKUP_SLOT,
-                                            run_backup};
+const struct rk_task_kind rk_kind_backup = {BACKUP_COMMAND,
+                                            RK_TASK_PER_DATABASE | RK_TASK_BACKUP_SLOT, run_backup};
 const struct rk_task_kind rk_kind_backup_status = {BACKUP_STATUS_COMMAND, 0, run_backup_status};

@@ -47,7 +47,8 @@ static uint64_t hour_ms_from_env(void)
     const char *v = getenv("RDBKEEP_TEST_HOUR_MS");
     int64_t n;
     if (v && *v && rk_parse_i64(v, &n) == 0 && n >= 10 && (uint64_t)n <= SCHEDULE_HOUR_MS) {
-        rk_log(RK_LOG_WARN, "backup", "msg=\"RDBKEEP_TEST_HOUR_MS: backup schedules run on a test clock\" hour_ms=%lld",
+        rk_log(RK_LOG_WARN, "backup",
+               "msg=\"RDBKEEP_TEST_HOUR_MS: backup schedules run on a test clock\" hour_ms=%lld",
                (long long)n);
         return (uint64_t)n;
     }
@@ -64,11 +65,7 @@ struct rk_scheduler *scheduler_new(struct rk_service *svc)
     if (s->poll_ms < 100) s->poll_ms = 100;
     if (s->poll_ms > 5000) s->poll_ms = 5000;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    rk_cond_init_monotonic(&s->cv);
     return s;
 }
 
@@ -105,13 +102,18 @@ static void remove_leftovers(struct rk_scheduler *s)
          * before the manifest's). */
         int rc = store_remove_partial(s->svc->store, l->uri, &err);
         if (rc != STORE_OK && rc != STORE_UNSUPPORTED)
-            rk_log(RK_LOG_WARN, "backup", "msg=\"a temporary file of an interrupted backup could not be removed\" uri=\"%s\" err=\"%s\"",
+            rk_log(RK_LOG_WARN, "backup",
+                   "msg=\"a temporary file of an interrupted backup could not be removed\" "
+                   "uri=\"%s\" err=\"%s\"",
                    shown, err.msg);
         rc = store_delete(s->svc->store, l->uri, &err);
         if (rc == STORE_OK)
-            rk_log(RK_LOG_INFO, "backup", "msg=\"removed a file of an interrupted backup\" uri=\"%s\"", shown);
+            rk_log(RK_LOG_INFO, "backup",
+                   "msg=\"removed a file of an interrupted backup\" uri=\"%s\"", shown);
         else if (rc != STORE_NOT_FOUND)
-            rk_log(RK_LOG_WARN, "backup", "msg=\"a file of an interrupted backup could not be removed\" uri=\"%s\" err=\"%s\"",
+            rk_log(RK_LOG_WARN, "backup",
+                   "msg=\"a file of an interrupted backup could not be removed\" uri=\"%s\" "
+                   "err=\"%s\"",
                    shown, err.msg);
         free(shown);
         free(l->uri);
@@ -143,13 +145,14 @@ static uint64_t consider(struct rk_scheduler *s, const struct rk_db *db, uint64_
     struct rk_backup last;
     int found = catalog_backup_latest(svc->cat, db->id, &last, &err);
     if (found < 0) {
-        rk_log(RK_LOG_WARN, "backup", "msg=\"schedule: catalog read failed\" db=%lld err=\"%s\"", (long long)db->id,
-               err.msg);
+        rk_log(RK_LOG_WARN, "backup", "msg=\"schedule: catalog read failed\" db=%lld err=\"%s\"",
+               (long long)db->id, err.msg);
         goto done;
     }
     uint64_t last_ms = found ? last.started_ms : 0;
     if (found) rk_backup_clear(&last);
-    uint64_t due = schedule_next_due(&sched, svc->backup_hour_ms, db->created_ms, schedule_since(db, last_ms));
+    uint64_t due =
+        schedule_next_due(&sched, svc->backup_hour_ms, db->created_ms, schedule_since(db, last_ms));
     if (due > now) {
         wake = due;
         goto done;
@@ -158,22 +161,23 @@ static uint64_t consider(struct rk_scheduler *s, const struct rk_db *db, uint64_
     if (sub && sub->slot == due) goto done; /* submitted; it did not start a backup */
     int64_t active = 0;
     if (catalog_task_count_active(svc->cat, db->id, BACKUP_COMMAND, &active, &err) < 0) {
-        rk_log(RK_LOG_WARN, "backup", "msg=\"schedule: catalog read failed\" db=%lld err=\"%s\"", (long long)db->id,
-               err.msg);
+        rk_log(RK_LOG_WARN, "backup", "msg=\"schedule: catalog read failed\" db=%lld err=\"%s\"",
+               (long long)db->id, err.msg);
         goto done;
     }
     if (active > 0) goto done; /* the backup queued or running covers this slot */
     struct rk_task task;
     struct rk_fail f;
-    if (rk_service_submit(svc, BACKUP_COMMAND, db->subscription_id, db->id, "{\"scheduled\":true}", &task, &f) < 0) {
-        rk_log(RK_LOG_WARN, "backup", "msg=\"scheduled backup not submitted\" db=%lld err=\"%s\"", (long long)db->id,
-               f.description);
+    if (rk_service_submit(svc, BACKUP_COMMAND, db->subscription_id, db->id, "{\"scheduled\":true}",
+                          &task, &f) < 0) {
+        rk_log(RK_LOG_WARN, "backup", "msg=\"scheduled backup not submitted\" db=%lld err=\"%s\"",
+               (long long)db->id, f.description);
         goto done;
     }
     char slot[32];
     rk_format_iso8601(due, slot, sizeof(slot));
-    rk_log(RK_LOG_INFO, "backup", "msg=\"scheduled backup submitted\" db=%lld task=%s slot=%s", (long long)db->id,
-           task.id, slot);
+    rk_log(RK_LOG_INFO, "backup", "msg=\"scheduled backup submitted\" db=%lld task=%s slot=%s",
+           (long long)db->id, task.id, slot);
     rk_task_clear(&task);
     if (!sub) {
         s->subs = xrealloc(s->subs, (s->nsubs + 1) * sizeof(*s->subs));
@@ -222,11 +226,7 @@ static void *scheduler_main(void *arg)
     remove_leftovers(s);
     while (!stopping(s)) {
         uint64_t sleep_ms = tick(s);
-        struct timespec deadline;
-        clock_gettime(CLOCK_MONOTONIC, &deadline);
-        deadline.tv_sec += (time_t)(sleep_ms / 1000);
-        deadline.tv_nsec += (long)(sleep_ms % 1000) * 1000000L;
-        if (deadline.tv_nsec >= 1000000000L) deadline.tv_sec++, deadline.tv_nsec -= 1000000000L;
+        struct timespec deadline = rk_deadline_after_ms(sleep_ms);
         pthread_mutex_lock(&s->mu);
         while (!s->stopping && pthread_cond_timedwait(&s->cv, &s->mu, &deadline) != ETIMEDOUT) {
         }

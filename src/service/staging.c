@@ -101,21 +101,6 @@ static unsigned pick_port(const char *host)
     return port;
 }
 
-static pid_t read_pid(const char *dir)
-{
-    char path[PATH_MAX], buf[32];
-    snprintf(path, sizeof(path), "%s/redis.pid", dir);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0) return 0;
-    buf[n] = '\0';
-    buf[strcspn(buf, "\n")] = '\0';
-    int64_t v;
-    return rk_parse_i64(buf, &v) == 0 && v > 0 && v < INT32_MAX ? (pid_t)v : 0;
-}
-
 struct marker {
     unsigned port;
     pid_t pid; /* 0 until the staging server runs */
@@ -937,7 +922,7 @@ static void recover_one(struct rk_service *svc, int64_t id)
     char *replaced = xasprintf("%s.replaced", final);
     struct marker m;
     if (read_marker(dir, &m) || exists(dir)) {
-        pid_t pid = m.pid ? m.pid : read_pid(dir);
+        pid_t pid = m.pid ? m.pid : sup_read_pidfile(dir);
         unsigned on = 0;
         if (pid > 0 && m.port && sup_is_redis(svc->sup, pid, m.port))
             on = m.port;
@@ -978,7 +963,7 @@ static void recover_one(struct rk_service *svc, int64_t id)
                replaced, strerror(errno));
     if (read_marker(final, &m)) {
         /* Committed: the new data is the database's. */
-        pid_t pid = m.pid ? m.pid : read_pid(final);
+        pid_t pid = m.pid ? m.pid : sup_read_pidfile(final);
         bool adopted = found && pid > 0 && sup_is_redis(svc->sup, pid, db.port);
         if (adopted) {
             record_pid(svc, id, pid);

@@ -33,7 +33,7 @@ struct sup_proc {
     int64_t db_id;
     bool replica;
     unsigned port;
-    pid_t pid; /* 0: not running */
+    pid_t pid;  /* 0: not running */
     bool child; /* started by this daemon (waitpid works) rather than adopted */
     bool busy;  /* a worker is starting or stopping it */
     bool paused;
@@ -61,11 +61,7 @@ struct rk_supervisor *sup_new(struct rk_service *svc)
     struct rk_supervisor *s = xcalloc(1, sizeof(*s));
     s->svc = svc;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    rk_cond_init_monotonic(&s->cv);
     char real[PATH_MAX];
     s->bin_real = xstrdup(realpath(svc->cfg.redis_server, real) ? real : svc->cfg.redis_server);
     atomic_init(&s->restarts, 0);
@@ -93,7 +89,8 @@ static struct sup_proc *find_proc(struct rk_supervisor *s, int64_t db_id, bool r
     return NULL;
 }
 
-static struct sup_proc *add_proc(struct rk_supervisor *s, int64_t db_id, bool replica, unsigned port)
+static struct sup_proc *add_proc(struct rk_supervisor *s, int64_t db_id, bool replica,
+                                 unsigned port)
 {
     struct sup_proc *p = xcalloc(1, sizeof(*p));
     p->db_id = db_id;
@@ -121,11 +118,8 @@ static void wait_not_busy(struct rk_supervisor *s, int64_t db_id)
         bool busy = false;
         for (struct sup_proc *p = s->procs; p; p = p->next) busy |= p->db_id == db_id && p->busy;
         if (!busy) return;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += 50000000;
-        if (ts.tv_nsec >= 1000000000) ts.tv_sec++, ts.tv_nsec -= 1000000000;
-        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+        struct timespec deadline = rk_deadline_after_ms(50);
+        pthread_cond_timedwait(&s->cv, &s->mu, &deadline);
     }
 }
 
@@ -274,7 +268,8 @@ static int start_instance(struct rk_supervisor *s, const struct rk_db *db, struc
     p->started_ms = rk_now_ms();
     pthread_mutex_unlock(&s->mu);
 
-    uint64_t deadline = rk_monotonic_ns() + (uint64_t)s->svc->cfg.redis_start_timeout_sec * 1000000000u;
+    uint64_t deadline =
+        rk_monotonic_ns() + (uint64_t)s->svc->cfg.redis_start_timeout_sec * 1000000000u;
     for (;;) {
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
@@ -342,14 +337,14 @@ static void stop_pid(pid_t pid, bool child, int sig)
             return;
         }
         if (waited >= STOP_WAIT_MS && killed_at == UINT_MAX) {
-            rk_log(RK_LOG_WARN, "supervisor", "msg=\"redis-server ignores SIGTERM: killing\" pid=%d",
-                   (int)pid);
+            rk_log(RK_LOG_WARN, "supervisor",
+                   "msg=\"redis-server ignores SIGTERM: killing\" pid=%d", (int)pid);
             kill(pid, SIGKILL);
             killed_at = waited;
         }
         if (killed_at != UINT_MAX && waited - killed_at >= STOP_WAIT_MS) {
-            rk_log(RK_LOG_ERROR, "supervisor", "msg=\"process survives SIGKILL: giving up on it\" pid=%d",
-                   (int)pid);
+            rk_log(RK_LOG_ERROR, "supervisor",
+                   "msg=\"process survives SIGKILL: giving up on it\" pid=%d", (int)pid);
             return;
         }
         sleep_ms(20);
@@ -451,7 +446,7 @@ static struct sup_proc *take_procs(struct rk_supervisor *s, int64_t db_id, bool 
 
 static bool is_our_redis(const struct rk_supervisor *s, pid_t pid, unsigned port);
 
-static pid_t read_pidfile(const char *dir)
+pid_t sup_read_pidfile(const char *dir)
 {
     char path[PATH_MAX], buf[32];
     snprintf(path, sizeof(path), "%s/redis.pid", dir);
@@ -483,11 +478,12 @@ void sup_db_stop(struct rk_supervisor *s, const struct rk_db *db)
         unsigned port = role ? db->replica_port : db->port;
         if (!port) continue;
         char *dir = instance_dir(s, db->id, role == 1);
-        pid_t pid = read_pidfile(dir);
+        pid_t pid = sup_read_pidfile(dir);
         free(dir);
         if (pid > 0 && is_our_redis(s, pid, port)) {
             stop_pid(pid, false, SIGKILL);
-            rk_log(RK_LOG_INFO, "supervisor", "msg=\"unwatched redis-server stopped\" db=%lld port=%u pid=%d",
+            rk_log(RK_LOG_INFO, "supervisor",
+                   "msg=\"unwatched redis-server stopped\" db=%lld port=%u pid=%d",
                    (long long)db->id, port, (int)pid);
         }
     }
@@ -506,7 +502,8 @@ int sup_db_pause(struct rk_supervisor *s, int64_t db_id, struct rk_err *err)
         list[n++] = p;
     }
     pthread_mutex_unlock(&s->mu);
-    if (n == 0) return rk_err_set(err, "database %lld has no running redis-server", (long long)db_id);
+    if (n == 0)
+        return rk_err_set(err, "database %lld has no running redis-server", (long long)db_id);
     for (size_t i = 0; i < n; i++) stop_pid(list[i]->pid, list[i]->child, SIGTERM);
     pthread_mutex_lock(&s->mu);
     for (size_t i = 0; i < n; i++) {
@@ -585,7 +582,8 @@ int sup_db_swap(struct rk_supervisor *s, const struct rk_db *db, sup_swap_fn com
         char *conf = NULL;
         struct rk_err werr;
         if (write_config(s, db, false, &conf, &werr) < 0)
-            rk_log(RK_LOG_ERROR, "supervisor", "msg=\"config not rewritten after the swap\" db=%lld err=\"%s\"",
+            rk_log(RK_LOG_ERROR, "supervisor",
+                   "msg=\"config not rewritten after the swap\" db=%lld err=\"%s\"",
                    (long long)db->id, werr.msg);
         free(conf);
         rk_log(RK_LOG_INFO, "supervisor", "msg=\"primary swapped\" db=%lld port=%u pid=%d",
@@ -593,8 +591,10 @@ int sup_db_swap(struct rk_supervisor *s, const struct rk_db *db, sup_swap_fn com
     } else {
         struct rk_err serr;
         if (start_instance(s, db, p, &serr) < 0) {
-            rk_log(RK_LOG_ERROR, "supervisor", "msg=\"old primary not restarted after a failed swap\" "
-                   "db=%lld err=\"%s\"", (long long)db->id, serr.msg);
+            rk_log(RK_LOG_ERROR, "supervisor",
+                   "msg=\"old primary not restarted after a failed swap\" "
+                   "db=%lld err=\"%s\"",
+                   (long long)db->id, serr.msg);
             pthread_mutex_lock(&s->mu);
             p->failures++;
             p->next_start_ms = rk_now_ms() + 500;
@@ -611,8 +611,8 @@ int sup_db_swap(struct rk_supervisor *s, const struct rk_db *db, sup_swap_fn com
 }
 
 /* CONFIG SET on one running instance, authenticated with the old password. */
-static int apply_live(const char *host, unsigned port, const struct rk_db *old, const struct rk_db *db,
-                      struct rk_err *err)
+static int apply_live(const char *host, unsigned port, const struct rk_db *old,
+                      const struct rk_db *db, struct rk_err *err)
 {
     struct timeval tv = {5, 0};
     redisContext *c = redisConnectWithTimeout(host, (int)port, tv);
@@ -626,7 +626,7 @@ static int apply_live(const char *host, unsigned port, const struct rk_db *old, 
     char maxmemory[32];
     snprintf(maxmemory, sizeof(maxmemory), "%llu", (unsigned long long)db_maxmemory_bytes(db));
     const char *p = db->data_persistence;
-    const char *save = strcmp(p, "snapshot-every-1-hour") == 0    ? "3600 1"
+    const char *save = strcmp(p, "snapshot-every-1-hour") == 0     ? "3600 1"
                        : strcmp(p, "snapshot-every-6-hours") == 0  ? "21600 1"
                        : strcmp(p, "snapshot-every-12-hours") == 0 ? "43200 1"
                                                                    : "";
@@ -753,14 +753,16 @@ int sup_start(struct rk_supervisor *s, struct rk_err *err)
             if (is_our_redis(s, pid, port)) {
                 p->pid = pid;
                 p->started_ms = now;
-                rk_log(RK_LOG_INFO, "supervisor", "msg=\"redis-server adopted\" db=%lld role=%s "
-                       "port=%u pid=%d", (long long)dbs[i].id, replica ? "replica" : "primary",
-                       port, (int)pid);
+                rk_log(RK_LOG_INFO, "supervisor",
+                       "msg=\"redis-server adopted\" db=%lld role=%s "
+                       "port=%u pid=%d",
+                       (long long)dbs[i].id, replica ? "replica" : "primary", port, (int)pid);
             } else {
                 p->next_start_ms = now;
-                rk_log(RK_LOG_INFO, "supervisor", "msg=\"redis-server not running: starting\" "
-                       "db=%lld role=%s port=%u", (long long)dbs[i].id,
-                       replica ? "replica" : "primary", port);
+                rk_log(RK_LOG_INFO, "supervisor",
+                       "msg=\"redis-server not running: starting\" "
+                       "db=%lld role=%s port=%u",
+                       (long long)dbs[i].id, replica ? "replica" : "primary", port);
             }
             pthread_mutex_unlock(&s->mu);
         }
@@ -789,7 +791,8 @@ static void set_db_status(struct rk_supervisor *s, int64_t db_id, const char *fr
         catalog_rollback(cat);
         goto fail;
     }
-    if (found && strcmp(db.status, from) == 0 && catalog_db_set_status(cat, db_id, to, reason, &err) < 0) {
+    if (found && strcmp(db.status, from) == 0 &&
+        catalog_db_set_status(cat, db_id, to, reason, &err) < 0) {
         rk_db_clear(&db);
         catalog_rollback(cat);
         goto fail;
@@ -834,12 +837,14 @@ static void restart(struct rk_supervisor *s, struct sup_proc *p)
     pthread_mutex_unlock(&s->mu);
     if (pid > 0) {
         atomic_fetch_add(&s->restarts, 1);
-        rk_log(RK_LOG_INFO, "supervisor", "msg=\"redis-server restarted\" db=%lld role=%s port=%u pid=%d",
-               (long long)db_id, replica ? "replica" : "primary", port, (int)pid);
+        rk_log(RK_LOG_INFO, "supervisor",
+               "msg=\"redis-server restarted\" db=%lld role=%s port=%u pid=%d", (long long)db_id,
+               replica ? "replica" : "primary", port, (int)pid);
         record_procs(s, db_id, true);
     } else if (found != 0) {
-        rk_log(RK_LOG_ERROR, "supervisor", "msg=\"cannot restart redis-server\" db=%lld port=%u err=\"%s\"",
-               (long long)db_id, port, err.msg);
+        rk_log(RK_LOG_ERROR, "supervisor",
+               "msg=\"cannot restart redis-server\" db=%lld port=%u err=\"%s\"", (long long)db_id,
+               port, err.msg);
     }
 }
 
@@ -850,14 +855,16 @@ static void on_death(struct rk_supervisor *s, struct sup_proc *p, const char *ho
     if (now - p->started_ms >= STABLE_MS) p->failures = 0;
     p->failures++;
     uint64_t backoff = 500;
-    for (unsigned i = 1; i < p->failures && backoff < (uint64_t)s->svc->cfg.restart_backoff_max_sec * 1000; i++)
+    for (unsigned i = 1;
+         i < p->failures && backoff < (uint64_t)s->svc->cfg.restart_backoff_max_sec * 1000; i++)
         backoff *= 2;
     if (backoff > (uint64_t)s->svc->cfg.restart_backoff_max_sec * 1000)
         backoff = (uint64_t)s->svc->cfg.restart_backoff_max_sec * 1000;
     p->pid = 0;
     p->next_start_ms = now + backoff;
     rk_log(RK_LOG_WARN, "supervisor",
-           "msg=\"redis-server died\" db=%lld role=%s port=%u how=\"%s\" failures=%u restart_in_ms=%llu",
+           "msg=\"redis-server died\" db=%lld role=%s port=%u how=\"%s\" failures=%u "
+           "restart_in_ms=%llu",
            (long long)p->db_id, p->replica ? "replica" : "primary", p->port, how, p->failures,
            (unsigned long long)backoff);
     if (p->failures >= ERROR_AFTER && !p->marked_error) {
@@ -899,13 +906,15 @@ static void *sup_main(void *arg)
                 int status;
                 char how[64] = "";
                 if (p->child) {
-                    if (waitpid(p->pid, &status, WNOHANG) == p->pid) describe_exit(status, how, sizeof(how));
+                    if (waitpid(p->pid, &status, WNOHANG) == p->pid)
+                        describe_exit(status, how, sizeof(how));
                 } else if (!adopted_alive(p->pid)) {
                     snprintf(how, sizeof(how), "exited (adopted: status unknown)");
                 }
                 if (how[0]) on_death(s, p, how, now, &mark_error);
             }
-            if (p->pid > 0 && p->marked_error && now - p->started_ms >= STABLE_MS / 3 && !mark_active) {
+            if (p->pid > 0 && p->marked_error && now - p->started_ms >= STABLE_MS / 3 &&
+                !mark_active) {
                 p->marked_error = false;
                 mark_active = p->db_id;
             }
@@ -930,11 +939,8 @@ static void *sup_main(void *arg)
         }
         pthread_mutex_lock(&s->mu);
         if (to_start || s->stopping) continue;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += WATCH_INTERVAL_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000) ts.tv_sec++, ts.tv_nsec -= 1000000000;
-        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+        struct timespec deadline = rk_deadline_after_ms(WATCH_INTERVAL_MS);
+        pthread_cond_timedwait(&s->cv, &s->mu, &deadline);
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;

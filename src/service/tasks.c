@@ -69,11 +69,7 @@ struct rk_tasks *tasks_new(struct rk_service *svc, struct rk_catalog *cat,
     t->nworkers = workers ? workers : 1;
     t->max_backups = max_backups ? max_backups : 1;
     pthread_mutex_init(&t->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&t->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    rk_cond_init_monotonic(&t->cv);
     return t;
 }
 
@@ -222,7 +218,8 @@ static void run_one(struct rk_tasks *t, struct running *r)
     }
     if (catalog_task_params(t->cat, r->id, &run.params, &err) < 0) {
         rk_task_fail(&run, "GENERAL_ERROR", 500, "cannot read the task's parameters: %s", err.msg);
-    } else if (set_status(t->cat, r->id, RK_TASK_RUNNING, "Request processing in progress", &err) < 0) {
+    } else if (set_status(t->cat, r->id, RK_TASK_RUNNING, "Request processing in progress", &err) <
+               0) {
         rk_log(RK_LOG_ERROR, "task", "msg=\"cannot mark task running\" task=%s err=\"%s\"", r->id,
                err.msg);
     }
@@ -363,16 +360,15 @@ unsigned tasks_stop(struct rk_tasks *t, unsigned timeout_sec)
 {
     pthread_mutex_lock(&t->mu);
     t->stopping = true;
-    for (struct running *r = t->running; r; r = r->next) atomic_store(&r->cancel, RK_CANCEL_SHUTDOWN);
+    for (struct running *r = t->running; r; r = r->next)
+        atomic_store(&r->cancel, RK_CANCEL_SHUTDOWN);
     pthread_cond_broadcast(&t->cv);
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += timeout_sec;
+    struct timespec deadline = rk_deadline_after_ms((uint64_t)timeout_sec * 1000);
     while (t->running) {
         if (pthread_cond_timedwait(&t->cv, &t->mu, &deadline) == ETIMEDOUT) break;
     }
     unsigned left = 0;
-    char (*ids)[RK_TASK_ID_LEN + 1] = NULL;
+    char(*ids)[RK_TASK_ID_LEN + 1] = NULL;
     for (struct running *r = t->running; r; r = r->next) {
         ids = xrealloc(ids, (left + 1) * sizeof(*ids));
         memcpy(ids[left++], r->id, sizeof(*ids));
