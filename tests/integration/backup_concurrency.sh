@@ -3,7 +3,7 @@
 # databases' backups requested at once, plus a second one of the first
 # database. Watched while they run (task statuses and /metrics): never more
 # than 4 running; afterwards, from the catalog's start and end times: at most 4
-# overlapped (and 4 did), they started in the order they were asked for, the
+# overlapped (and 4 did), the ones that waited started in the order they were asked for, the
 # two of one database did not overlap, and all completed with files that
 # verify.
 # timeout: 240
@@ -31,11 +31,18 @@ wait "${fills[@]}"
 rk_check_eq "ten databases" 10 "${#ids[@]}"
 
 rk_log "eleven backups at once"
-tasks=()
+# One curl for all eleven, in order on one connection: requests a few ms
+# apart, so that backups queue even on a loaded machine (eleven curl
+# processes could come slower than four slots drain).
+req=()
 for id in "${ids[@]}" "${ids[0]}"; do
-    api POST "$DBS/$id/backup" "{\"adhocBackupPath\": \"$RK_TMP/b/$id\"}"
-    tasks+=("$(jqb .taskId)")
+    [ ${#req[@]} -eq 0 ] || req+=(--next)
+    req+=(-s -X POST -H "x-api-key: $RK_KEY" -H "x-api-secret-key: $RK_SECRET"
+          -H "Content-Type: application/json" --data-binary "{\"adhocBackupPath\": \"$RK_TMP/b/$id\"}"
+          "$RK_API$DBS/$id/backup")
 done
+mapfile -t tasks < <(curl "${req[@]}" | jq -r .taskId)
+rk_check_eq "eleven backups accepted" 11 "$(printf '%s\n' "${tasks[@]}" | grep -c -E '^[0-9a-f-]{36}$')"
 max_tasks=0 max_metric=0 seen_received=0
 while :; do
     api GET "/v1/tasks?limit=100"
@@ -73,10 +80,14 @@ now = peak = 0
 for _, d in events:
     now += d
     peak = max(peak, now)
+# The first four take the four slots at once (their backups start in any
+# order); the rest wait and start in the order they were asked for.
 order = [tasks.index(r[2]) for r in rows]
-first = [r for r in rows if r[1] == rows[0][1]]
+fifo = sorted(order[:4]) == [0, 1, 2, 3] and order[4:] == sorted(order[4:])
+first_db = next(r[1] for r in rows if r[2] == tasks[0])
+first = [r for r in rows if r[1] == first_db]
 same = "apart" if len(first) == 2 and ms(first[1][3]) >= ms(first[0][4]) else "overlap"
-print(peak, "in-order" if order == sorted(order) else "out-of-order:" + ",".join(map(str, order)), same)
+print(peak, "in-order" if fifo else "out-of-order:" + ",".join(map(str, order)), same)
 EOF
 )
 rk_check_eq "backups in the catalog" 11 "$(grep -c . <<<"$rows")"

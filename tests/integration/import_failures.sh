@@ -28,7 +28,11 @@ SIZE=$(stat -c %s "$GOOD")
 cp "$GOOD" "$W/good.rdb"
 # One byte in the middle changed: the structure or the CRC64 says so.
 cp "$GOOD" "$W/flipped.rdb"
-printf '\xff' | dd of="$W/flipped.rdb" bs=1 seek=$((SIZE / 2)) conv=notrunc 2>/dev/null
+# (Complemented, not set: a byte that already held the new value would
+# leave the file intact.)
+b=$(od -An -tu1 -j $((SIZE / 2)) -N1 "$GOOD" | tr -d ' ')
+printf "\\$(printf %03o $((b ^ 255)))" | dd of="$W/flipped.rdb" bs=1 seek=$((SIZE / 2)) conv=notrunc 2>/dev/null
+rk_check_eq "the damaged file differs from the good one in one byte" 1 "$(cmp -l "$GOOD" "$W/flipped.rdb" | wc -l)"
 head -c $((SIZE / 2)) "$GOOD" >"$W/truncated.rdb"
 gzip -c "$GOOD" >"$RK_TMP/good.rdb.gz"
 head -c $(($(stat -c %s "$RK_TMP/good.rdb.gz") / 2)) "$RK_TMP/good.rdb.gz" >"$W/truncated.rdb.gz"
