@@ -228,10 +228,18 @@ int cli_rdb_push(int argc, char **argv)
     rc = redis_cli_run(&cli, push_run, &j, &j.progress, "loading") ? CLI_EXIT_FAIL : CLI_EXIT_OK;
     double secs = (double)(rk_monotonic_ns() - t0) / 1e9;
     if (rc != CLI_EXIT_OK) {
+        /* What the failure left in the target, as far as we changed it. */
+        char left[160];
+        if (!j.stats.target_flushed && j.stats.keys == 0)
+            snprintf(left, sizeof(left), "the target was not changed");
+        else if (j.stats.method == REDIS_LOAD_REPLICATION)
+            snprintf(left, sizeof(left), "the target was emptied: it holds none of the data");
+        else
+            snprintf(left, sizeof(left),
+                     "the target holds part of the data: %llu keys were sent before the error",
+                     (unsigned long long)j.stats.keys);
         char msg[RK_ERR_MAX + 400];
-        snprintf(msg, sizeof(msg),
-                 "%s: %s (the target holds part of the data: %llu keys were sent before the error)",
-                 dst_shown, j.err.msg, (unsigned long long)j.stats.keys);
+        snprintf(msg, sizeof(msg), "%s: %s (%s)", dst_shown, j.err.msg, left);
         redis_cli_error(&cli, msg);
     } else if (!cli.quiet) {
         print_summary(&j, dst_shown, secs);

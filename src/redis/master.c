@@ -472,6 +472,7 @@ int master_load(const struct master_plan *plan, bool *fallback, struct rk_err *e
     rc = ctl_call(&m, err, "FLUSHALL", "FLUSHALL", NULL, NULL, NULL);
     rconn_set_io_timeout(m.ctl, io_timeout);
     if (rc) goto out;
+    plan->stats->target_flushed = true;
     if (plan->caps->functions &&
         (rc = ctl_call(&m, err, "FUNCTION FLUSH", "FUNCTION", "FLUSH", NULL, NULL)) != 0)
         goto out;

@@ -125,6 +125,7 @@ static int restore_load(const struct redis_config *cfg, struct rconn *c,
             rpipe_arg_str(p, "FLUSH");
         }
         rc = rpipe_drain(p, FLUSH_TIMEOUT_MS, err);
+        if (rc == 0) st->target_flushed = true;
     }
     struct loader *l = NULL;
     if (rc == 0) {
@@ -196,8 +197,8 @@ int redis_load(const struct redis_config *cfg, const struct store_uri *target,
             fallback = true;
             rc = rk_err_set(err, "%s", why);
         } else {
+            st->method = REDIS_LOAD_REPLICATION;
             rc = master_load(&plan, &fallback, err);
-            if (rc == 0) st->method = REDIS_LOAD_REPLICATION;
         }
         if (rc && fallback && method == REDIS_LOAD_AUTO) {
             snprintf(st->method_note, sizeof(st->method_note), "%s", err->msg);

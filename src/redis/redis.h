@@ -178,7 +178,8 @@ struct redis_load_stats {
     char server[64];    /* "redis 7.0.15" */
     int target_version; /* the RDB version payloads were written for */
     uint64_t proto_max_bulk_len;
-    enum redis_load_method method; /* the one used: RESTORE or REPLICATION */
+    enum redis_load_method method; /* the one used (or that failed): RESTORE or REPLICATION */
+    bool target_flushed;           /* FLUSHALL done: what the target held is gone */
     char method_note[RK_ERR_MAX];  /* why AUTO did not use replication, when it did not */
     /* The data. */
     uint64_t files;

@@ -163,6 +163,7 @@ for method in replication auto; do
     rk_check_contains "the file and offset of the repeat ($method)" \
         "dup.rdb: offset $dup_offset:" "$out"
     rk_check_contains "the way out ($method)" "--method restore" "$out"
+    rk_check_contains "what it left: an empty target ($method)" "the target was emptied" "$out"
     target_intact "dup.rdb ($method)"
 done
 

@@ -80,6 +80,8 @@ rk_check_contains "the server's words" "OOM command not allowed when used memory
 rk_check_contains "the key is named" 'key "key:' "$out"
 rk_check_contains "the command is named" "(RESTORE)" "$out"
 rk_check_contains "maxmemory ruled out the replication method" "maxmemory" "$out"
+loaded=$(sed -n 's/.*the target holds part of the data: \([0-9]*\) keys were sent.*/\1/p' <<<"$out")
+if [ -n "$loaded" ] && [ "$loaded" -gt 0 ]; then rk_pass; else rk_fail "what it left: part of the data, with a count: $out"; fi
 
 # ---- a read-only replica ------------------------------------------------------------------------------------
 rr_start_redis RO "${DBG[@]}"
@@ -91,6 +93,7 @@ done
 run out "$BIN" rdb push "$RK_TMP/data.rdb" "redis://127.0.0.1:$RO"
 rk_check_eq "push into a replica fails" 1 "$out_RC"
 rk_check_contains "FLUSHALL is refused first" "FLUSHALL: READONLY" "$out"
+rk_check_contains "what it left: nothing changed" "the target was not changed" "$out"
 run out "$BIN" rdb push --no-flush "$RK_TMP/data.rdb" "redis://127.0.0.1:$RO"
 rk_check_eq "push --no-flush into a replica fails" 1 "$out_RC"
 rk_check_contains "READONLY names the key" 'key "key:' "$out"
@@ -109,6 +112,7 @@ rk_check_not_contains "the wrong password is not shown (push)" "$PASS" "$out"
 run out "$BIN" rdb push "$RK_TMP/data.rdb" "redis://127.0.0.1:$AUTH"
 rk_check_eq "push without the password fails" 1 "$out_RC"
 rk_check_contains "NOAUTH, with a hint" "give the password in the URI" "$out"
+rk_check_contains "what it left: nothing changed (NOAUTH)" "the target was not changed" "$out"
 rk_check_eq "the target kept its data" 0 "$(REDISCLI_AUTH=right-one redis-cli --no-auth-warning -p "$AUTH" DBSIZE)"
 
 # ---- missing and damaged inputs ------------------------------------------------------------------------
