@@ -646,7 +646,25 @@ static int apply_live(const char *host, unsigned port, const struct rk_db *old,
         ret = rk_err_set(err, "the redis-server on port %u refuses the database's password", port);
     }
     freeReplyObject(r);
-    for (size_t i = 0; ret == 0 && i < sizeof(settings) / sizeof(settings[0]); i++) {
+    /* One CONFIG SET for them all: from Redis 7.0 it applies all or none, so
+     * a refused value does not leave the server half updated. */
+    enum { NSET = sizeof(settings) / sizeof(settings[0]) };
+    const char *argv[2 + 2 * NSET] = {"CONFIG", "SET"};
+    for (size_t i = 0; i < NSET; i++) {
+        argv[2 + 2 * i] = settings[i][0];
+        argv[3 + 2 * i] = settings[i][1];
+    }
+    bool one_by_one = false;
+    if (ret == 0) {
+        r = redisCommandArgv(c, 2 + 2 * NSET, argv, NULL);
+        if (r && r->type == REDIS_REPLY_ERROR && strstr(r->str, "wrong number of arguments"))
+            one_by_one = true; /* before 7.0: one parameter per call */
+        else if (!r || r->type == REDIS_REPLY_ERROR)
+            ret = rk_err_set(err, "CONFIG SET on port %u failed (nothing changed): %s", port,
+                             r ? r->str : c->errstr);
+        freeReplyObject(r);
+    }
+    for (size_t i = 0; ret == 0 && one_by_one && i < NSET; i++) {
         r = redisCommand(c, "CONFIG SET %s %s", settings[i][0], settings[i][1]);
         if (!r || r->type == REDIS_REPLY_ERROR)
             ret = rk_err_set(err, "CONFIG SET %s on port %u failed: %s", settings[i][0], port,
