@@ -85,7 +85,7 @@ emu_start_azurite() {
 emu_start_ftp() {
     local port dir tls=()
     port=$(rk_free_port)
-    dir="$RK_TMP/ftp-$port"
+    dir="${EMU_FTP_BASE:-$RK_TMP}/ftp-$port"
     mkdir -p "$dir"
     if [ "${1:-}" = --tls ]; then
         emu_cert
