@@ -24,7 +24,9 @@ static struct io_source *open_input(void *arg, size_t i, uint64_t *size, struct 
 {
     struct push_job *j = arg;
     *size = 0;
-    if (strcmp(j->srcs[i], "-") == 0) return io_fd_source_new(STDIN_FILENO, false);
+    if (strcmp(j->srcs[i], "-") == 0)
+        return io_fd_source_new_cancellable(STDIN_FILENO, false, j->cli->store.cancelled,
+                                            j->cli->store.cancel_arg);
     struct store_stat st;
     int result;
     struct io_source *src = store_open_read(&j->cli->store, j->srcs[i], 0, &st, &result, err);

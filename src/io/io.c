@@ -5,6 +5,7 @@
 #include "io/io_int.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -425,11 +426,29 @@ struct fd_source {
     int fd;
     bool close_fd;
     uint64_t offset;
+    bool (*cancelled)(void *);
+    void *cancel_arg;
 };
+
+/* Until fd has something to read, or the caller gave up. */
+static int fd_source_wait(struct fd_source *f, struct rk_err *err)
+{
+    for (;;) {
+        if (f->cancelled(f->cancel_arg))
+            return rk_err_set(err, "cancelled at byte %llu", (unsigned long long)f->offset);
+        struct pollfd p = {.fd = f->fd, .events = POLLIN};
+        int n = poll(&p, 1, 200);
+        if (n > 0) return 0; /* readable, at its end, or failed: read says which */
+        if (n < 0 && errno != EINTR)
+            return rk_err_set(err, "poll failed at byte %llu: %s", (unsigned long long)f->offset,
+                              strerror(errno));
+    }
+}
 
 static ssize_t fd_source_read(struct io_source *s, void *buf, size_t cap, struct rk_err *err)
 {
     struct fd_source *f = (struct fd_source *)s;
+    if (f->cancelled && fd_source_wait(f, err) < 0) return -1;
     for (;;) {
         ssize_t n = read(f->fd, buf, cap);
         if (n >= 0) {
@@ -458,6 +477,16 @@ struct io_source *io_fd_source_new(int fd, bool close_fd)
     f->fd = fd;
     f->close_fd = close_fd;
     return &f->base;
+}
+
+struct io_source *io_fd_source_new_cancellable(int fd, bool close_fd, bool (*cancelled)(void *),
+                                               void *cancel_arg)
+{
+    struct io_source *s = io_fd_source_new(fd, close_fd);
+    struct fd_source *f = (struct fd_source *)s;
+    f->cancelled = cancelled;
+    f->cancel_arg = cancel_arg;
+    return s;
 }
 
 struct mem_source {

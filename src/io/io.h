@@ -140,6 +140,11 @@ ssize_t io_source_read_full(struct io_source *s, void *buf, size_t len, struct r
 void io_source_free(struct io_source *s);
 
 struct io_source *io_fd_source_new(int fd, bool close_fd);
+/* The same for a pipe, a socket or a device, which can stall: reads wait in
+ * poll() and give up with "cancelled" once cancelled(arg) says so (a signal
+ * meant for another thread would not interrupt a blocked read). */
+struct io_source *io_fd_source_new_cancellable(int fd, bool close_fd, bool (*cancelled)(void *),
+                                               void *cancel_arg);
 /* Reads a caller-owned memory region (borrowed; must outlive the source). */
 struct io_source *io_mem_source_new(const void *data, size_t len);
 typedef ssize_t (*io_read_fn)(void *arg, void *buf, size_t cap, struct rk_err *err);

@@ -37,8 +37,10 @@ static int local_stat(const struct store_config *cfg, const struct store_uri *u,
         rk_err_set(err, "local: %s is a directory", u->path);
         return STORE_FAIL;
     }
-    st->size = (uint64_t)sb.st_size;
-    st->size_known = true;
+    /* A FIFO or a device (a process substitution, /dev/stdin) is read as a
+     * stream whose size is known only at its end. */
+    st->size = S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0;
+    st->size_known = S_ISREG(sb.st_mode);
     st->mtime_ms = (int64_t)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000;
     return STORE_OK;
 }
@@ -204,11 +206,27 @@ static struct io_source *local_open_read(const struct store_config *cfg, const s
         return NULL;
     }
     struct stat sb;
-    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-        rk_err_set(err, "local: %s is not a regular file", u->path);
+    if (fstat(fd, &sb) < 0 || S_ISDIR(sb.st_mode)) {
+        rk_err_set(err, "local: %s is a directory", u->path);
         close(fd);
         *result = STORE_FAIL;
         return NULL;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        /* A FIFO, a socket or a device: a stream, read once from its start. */
+        if (offset) {
+            rk_err_set(err, "local: %s is not a regular file: it cannot be read from offset %llu",
+                       u->path, (unsigned long long)offset);
+            close(fd);
+            *result = STORE_FAIL;
+            return NULL;
+        }
+        st->size = 0;
+        st->size_known = false;
+        st->mtime_ms = 0;
+        if (cfg->cancelled)
+            return io_fd_source_new_cancellable(fd, true, cfg->cancelled, cfg->cancel_arg);
+        return io_fd_source_new(fd, true);
     }
     if (offset > (uint64_t)sb.st_size) {
         rk_err_set(err, "local: %s: offset %llu is past the end (%lld bytes)", u->path,

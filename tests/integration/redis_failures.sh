@@ -3,7 +3,9 @@
 # that looks complete: the source killed in the middle of a pull (nothing
 # committed), targets that refuse writes (OOM, READONLY: the error names the
 # key), wrong passwords (never shown), a missing or damaged input (found
-# before the target is flushed, or named with its offset), a cancelled pull.
+# before the target is flushed, or named with its offset), a cancelled pull,
+# inputs that are FIFOs (one that stalls, cancelled by SIGINT, undoes the
+# replication settings).
 # timeout: 300
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/redis_lib.bash"
@@ -183,5 +185,36 @@ rk_check_eq "pull from a closed port fails" 1 "$out_RC"
 rk_check_contains "connection refused" "refused" "$out"
 run out "$BIN" rdb pull "$RK_TMP/data.rdb" "$RK_TMP/out/x.rdb"
 rk_check_eq "pull from a file is a usage error" 2 "$out_RC"
+
+# ---- inputs that are streams: a FIFO, and a stalled one cancelled by SIGINT ---------------------------------
+mkfifo "$RK_TMP/in.fifo"
+cat "$RK_TMP/data.rdb" >"$RK_TMP/in.fifo" &
+run out "$BIN" rdb push "$RK_TMP/in.fifo" "redis://127.0.0.1:$KEEP"
+rk_check_eq "push from a FIFO works" 0 "$out_RC"
+rk_check_contains "push from a FIFO: keys loaded" "$(rr_cli "$KEEP" DBSIZE) keys loaded" "$out"
+# A FIFO whose writer sends nothing: the push waits in the read, and Ctrl-C
+# must still end it (and undo the replication settings).
+sleep 30 >"$RK_TMP/in.fifo" &
+stall_pid=$!
+rk_track_pid "$stall_pid"
+"$BIN" rdb push --method replication "$RK_TMP/in.fifo" "redis://127.0.0.1:$KEEP" >"$RK_TMP/stall.out" 2>&1 &
+push_pid=$!
+sleep 1
+kill -INT "$push_pid"
+for _ in $(seq 50); do kill -0 "$push_pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$push_pid" 2>/dev/null; then
+    rk_fail "a push waiting on its input ignored SIGINT"
+    kill -9 "$push_pid"
+else
+    rk_pass
+fi
+rc=0
+wait "$push_pid" || rc=$?
+rk_check_eq "the interrupted push fails" 1 "$rc"
+rk_check_contains "it says cancelled" "cancelled at byte 0" "$(cat "$RK_TMP/stall.out")"
+rk_check_contains "and what it left" "the target was emptied" "$(cat "$RK_TMP/stall.out")"
+rk_check_eq "the target is a master again" "role:master" "$(rr_cli "$KEEP" INFO replication | grep -o 'role:[a-z]*')"
+rk_check_eq "its masterauth is back" "" "$(rr_cli "$KEEP" CONFIG GET masterauth | sed -n 2p)"
+kill "$stall_pid" 2>/dev/null || true
 
 rk_finish
