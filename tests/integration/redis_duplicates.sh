@@ -12,15 +12,6 @@ source "$(dirname "$0")/redis_lib.bash"
 BIN=$RDBKEEP_BIN
 DBG=(--enable-debug-command yes)
 
-# run VAR CMD...: VAR gets the output, VAR_RC the exit code.
-run() {
-    local _var=$1 _rc=0 _text
-    shift
-    _text=$("$@" 2>&1) || _rc=$?
-    printf -v "$_var" '%s' "$_text"
-    printf -v "${_var}_RC" '%s' "$_rc"
-}
-
 # craft OUT < SPEC: writes an RDB (version 9, CRC64 computed) from lines
 #   select DB SIZE          SELECTDB DB, RESIZEDB SIZE 0
 #   key KEY VALUE [PXAT]    a string key (expiry in unix ms)
@@ -113,7 +104,7 @@ key only1 y
 EOF
 
 for f in dup dup-late dup-expired twodb; do
-    run out redis-check-rdb "$RK_TMP/$f.rdb"
+    rr_run out redis-check-rdb "$RK_TMP/$f.rdb"
     rk_check_contains "redis-check-rdb reads $f.rdb" "RDB looks OK" "$out"
 done
 
@@ -156,7 +147,7 @@ target_intact() {
 
 for method in replication auto; do
     rr_cli "$T" SET precious v >/dev/null
-    run out "$BIN" rdb push --method "$method" "$RK_TMP/dup.rdb" "redis://127.0.0.1:$T"
+    rr_run out "$BIN" rdb push --method "$method" "$RK_TMP/dup.rdb" "redis://127.0.0.1:$T"
     rk_check_eq "a key twice fails ($method)" 1 "$out_RC"
     rk_check_contains "the key, its database, twice ($method)" \
         'key "k" appears twice in database 0' "$out"
@@ -167,13 +158,13 @@ for method in replication auto; do
     target_intact "dup.rdb ($method)"
 done
 
-run out "$BIN" rdb push "$RK_TMP/dup-late.rdb" "redis://127.0.0.1:$T"
+rr_run out "$BIN" rdb push "$RK_TMP/dup-late.rdb" "redis://127.0.0.1:$T"
 rk_check_eq "a late repeat fails" 1 "$out_RC"
 rk_check_contains "the late repeat is named" \
     "offset $late_offset: key \"key:17\" appears twice in database 3" "$out"
 target_intact "dup-late.rdb"
 
-run out "$BIN" rdb push --method replication "$RK_TMP/dup-expired.rdb" "redis://127.0.0.1:$T"
+rr_run out "$BIN" rdb push --method replication "$RK_TMP/dup-expired.rdb" "redis://127.0.0.1:$T"
 rk_check_eq "a repeat with one copy expired fails too" 1 "$out_RC"
 rk_check_contains "it is named" 'key "k" appears twice in database 0' "$out"
 target_intact "dup-expired.rdb"
@@ -186,16 +177,16 @@ key b 2
 key k second
 EOF
 )
-run out "$BIN" rdb push -q --method restore "$RK_TMP/dup.rdb" "redis://127.0.0.1:$T"
+rr_run out "$BIN" rdb push -q --method restore "$RK_TMP/dup.rdb" "redis://127.0.0.1:$T"
 rk_check_eq "restore loads a key twice" 0 "$out_RC"
 rk_check_eq "the last copy wins" "$last" "$(rr_cli "$T" GET k)"
 rk_check_eq "and the other keys are there" "1 2" "$(rr_cli "$T" GET a) $(rr_cli "$T" GET b)"
-run out "$BIN" rdb push -q --method restore "$RK_TMP/dup-expired.rdb" "redis://127.0.0.1:$T"
+rr_run out "$BIN" rdb push -q --method restore "$RK_TMP/dup-expired.rdb" "redis://127.0.0.1:$T"
 rk_check_eq "restore loads the expired repeat" 0 "$out_RC"
 rk_check_eq "the live copy is kept" new "$(rr_cli "$T" GET k)"
 
 # ---- the same key in two databases loads by replication -------------------------------------
-run out "$BIN" rdb push "$RK_TMP/twodb.rdb" "redis://127.0.0.1:$T"
+rr_run out "$BIN" rdb push "$RK_TMP/twodb.rdb" "redis://127.0.0.1:$T"
 rk_check_eq "one key in two databases loads" 0 "$out_RC"
 rk_check_contains "by replication" "replication" "$out"
 mkdir -p "$RK_TMP/ref"

@@ -14,15 +14,6 @@ BIN=$RDBKEEP_BIN
 DBG=(--enable-debug-command yes)
 PASS='Wr0ng-or-right'
 
-# run VAR CMD...: VAR gets the output, VAR_RC the exit code.
-run() {
-    local _var=$1 _rc=0 _text
-    shift
-    _text=$("$@" 2>&1) || _rc=$?
-    printf -v "$_var" '%s' "$_text"
-    printf -v "${_var}_RC" '%s' "$_rc"
-}
-
 # no_leftovers WHAT DIR NAME: nothing named NAME* in DIR (no temporary files).
 no_leftovers() {
     local left
@@ -76,7 +67,7 @@ rr_cli "$SRC2" CONFIG SET rdb-key-save-delay 0 >/dev/null
 
 # ---- a target out of memory ------------------------------------------------------------------------------
 rr_start_redis OOM "${DBG[@]}" --maxmemory 8mb --maxmemory-policy noeviction
-run out "$BIN" rdb push "$RK_TMP/data.rdb" "redis://127.0.0.1:$OOM"
+rr_run out "$BIN" rdb push "$RK_TMP/data.rdb" "redis://127.0.0.1:$OOM"
 rk_check_eq "push into a full target fails" 1 "$out_RC"
 rk_check_contains "the server's words" "OOM command not allowed when used memory" "$out"
 rk_check_contains "the key is named" 'key "key:' "$out"
@@ -92,11 +83,11 @@ for _ in $(seq 100); do
     [ "$(rr_cli "$RO" INFO replication | grep -o 'master_link_status:up')" ] && break
     sleep 0.1
 done
-run out "$BIN" rdb push "$RK_TMP/data.rdb" "redis://127.0.0.1:$RO"
+rr_run out "$BIN" rdb push "$RK_TMP/data.rdb" "redis://127.0.0.1:$RO"
 rk_check_eq "push into a replica fails" 1 "$out_RC"
 rk_check_contains "FLUSHALL is refused first" "FLUSHALL: READONLY" "$out"
 rk_check_contains "what it left: nothing changed" "the target was not changed" "$out"
-run out "$BIN" rdb push --no-flush "$RK_TMP/data.rdb" "redis://127.0.0.1:$RO"
+rr_run out "$BIN" rdb push --no-flush "$RK_TMP/data.rdb" "redis://127.0.0.1:$RO"
 rk_check_eq "push --no-flush into a replica fails" 1 "$out_RC"
 rk_check_contains "READONLY names the key" 'key "key:' "$out"
 rk_check_contains "READONLY is the server's word" "(RESTORE): READONLY" "$out"
@@ -104,14 +95,14 @@ rk_check_eq "the replica is untouched" "$(rr_cli "$SRC2" DEBUG DIGEST)" "$(rr_cl
 
 # ---- passwords ------------------------------------------------------------------------------------------------
 rr_start_redis AUTH "${DBG[@]}" --requirepass right-one
-run out "$BIN" rdb pull "redis://$PASS@127.0.0.1:$AUTH" "$RK_TMP/out/auth.rdb"
+rr_run out "$BIN" rdb pull "redis://$PASS@127.0.0.1:$AUTH" "$RK_TMP/out/auth.rdb"
 rk_check_eq "pull with a wrong password fails" 1 "$out_RC"
 rk_check_contains "WRONGPASS" "WRONGPASS" "$out"
 rk_check_not_contains "the wrong password is not shown" "$PASS" "$out"
-run out "$BIN" rdb push "$RK_TMP/data.rdb" "redis://$PASS@127.0.0.1:$AUTH"
+rr_run out "$BIN" rdb push "$RK_TMP/data.rdb" "redis://$PASS@127.0.0.1:$AUTH"
 rk_check_eq "push with a wrong password fails" 1 "$out_RC"
 rk_check_not_contains "the wrong password is not shown (push)" "$PASS" "$out"
-run out "$BIN" rdb push "$RK_TMP/data.rdb" "redis://127.0.0.1:$AUTH"
+rr_run out "$BIN" rdb push "$RK_TMP/data.rdb" "redis://127.0.0.1:$AUTH"
 rk_check_eq "push without the password fails" 1 "$out_RC"
 rk_check_contains "NOAUTH, with a hint" "give the password in the URI" "$out"
 rk_check_contains "what it left: nothing changed (NOAUTH)" "the target was not changed" "$out"
@@ -120,14 +111,14 @@ rk_check_eq "the target kept its data" 0 "$(REDISCLI_AUTH=right-one redis-cli --
 # ---- missing and damaged inputs ------------------------------------------------------------------------
 rr_start_redis KEEP "${DBG[@]}"
 rr_cli "$KEEP" SET precious v >/dev/null
-run out "$BIN" rdb push "$RK_TMP/data.rdb" "$RK_TMP/no-such.rdb" "redis://127.0.0.1:$KEEP"
+rr_run out "$BIN" rdb push "$RK_TMP/data.rdb" "$RK_TMP/no-such.rdb" "redis://127.0.0.1:$KEEP"
 rk_check_eq "a missing input fails" 1 "$out_RC"
 rk_check_contains "the missing file is named" "no-such.rdb" "$out"
 rk_check_eq "the target was not flushed" v "$(rr_cli "$KEEP" GET precious)"
 size=$(stat -c %s "$RK_TMP/data.rdb")
 head -c $((size / 2)) "$RK_TMP/data.rdb" >"$RK_TMP/truncated.rdb"
 for method in restore replication; do
-    run out "$BIN" rdb push --method "$method" "$RK_TMP/truncated.rdb" "redis://127.0.0.1:$KEEP"
+    rr_run out "$BIN" rdb push --method "$method" "$RK_TMP/truncated.rdb" "redis://127.0.0.1:$KEEP"
     rk_check_eq "a truncated input fails ($method)" 1 "$out_RC"
     rk_check_contains "the file is named ($method)" "truncated.rdb" "$out"
     rk_check_contains "the offset is given ($method)" "offset" "$out"
@@ -141,7 +132,7 @@ rk_check_eq "masterauth put back after a failed sync" "" \
 # A flipped byte: the CRC64 catches it.
 cp "$RK_TMP/data.rdb" "$RK_TMP/flipped.rdb"
 printf '\xAA' | dd of="$RK_TMP/flipped.rdb" bs=1 seek=$((size - 20)) conv=notrunc 2>/dev/null
-run out "$BIN" rdb push --method restore "$RK_TMP/flipped.rdb" "redis://127.0.0.1:$KEEP"
+rr_run out "$BIN" rdb push --method restore "$RK_TMP/flipped.rdb" "redis://127.0.0.1:$KEEP"
 rk_check_eq "a damaged input fails" 1 "$out_RC"
 rk_check_contains "the damage is described" "flipped.rdb" "$out"
 
@@ -156,7 +147,7 @@ size=$(stat -c %s "$RK_TMP/lp.rdb")
 cp "$RK_TMP/lp.rdb" "$RK_TMP/lp-bad.rdb"
 printf '\xFF\xFF\xFF' | dd of="$RK_TMP/lp-bad.rdb" bs=1 seek=$((size * 6 / 10)) conv=notrunc 2>/dev/null
 for method in replication restore; do
-    run out "$BIN" rdb push --method "$method" "$RK_TMP/lp-bad.rdb" "redis://127.0.0.1:$KEEP"
+    rr_run out "$BIN" rdb push --method "$method" "$RK_TMP/lp-bad.rdb" "redis://127.0.0.1:$KEEP"
     rk_check_eq "a corrupt value fails ($method)" 1 "$out_RC"
     rk_check_contains "the damage is located ($method)" "offset" "$out"
     rk_check_eq "the target is still up ($method)" PONG "$(rr_cli "$KEEP" PING)"
@@ -167,29 +158,29 @@ done
 rr_start_redis MANY "${DBG[@]}" --databases 32
 rr_cli "$MANY" -n 20 SET in:db20 v >/dev/null
 "$BIN" rdb pull -q "redis://127.0.0.1:$MANY" "$RK_TMP/db20.rdb" && rk_pass || rk_fail "pull of db 20"
-run out "$BIN" rdb push --method replication "$RK_TMP/db20.rdb" "redis://127.0.0.1:$KEEP"
+rr_run out "$BIN" rdb push --method replication "$RK_TMP/db20.rdb" "redis://127.0.0.1:$KEEP"
 rk_check_eq "database 20 into 16 databases fails (replication)" 1 "$out_RC"
 rk_check_contains "the database is named (replication)" "database 20" "$out"
-run out "$BIN" rdb push --method restore "$RK_TMP/db20.rdb" "redis://127.0.0.1:$KEEP"
+rr_run out "$BIN" rdb push --method restore "$RK_TMP/db20.rdb" "redis://127.0.0.1:$KEEP"
 rk_check_eq "database 20 into 16 databases fails (restore)" 1 "$out_RC"
 rk_check_contains "the database is named (restore)" "SELECT 20: ERR DB index is out of range" "$out"
 rk_check_eq "the target is still up" PONG "$(rr_cli "$KEEP" PING)"
 
 # ---- a destination that cannot be written -------------------------------------------------------------------
-run out "$BIN" rdb pull "redis://127.0.0.1:$SRC2" "http://127.0.0.1:1/x.rdb"
+rr_run out "$BIN" rdb pull "redis://127.0.0.1:$SRC2" "http://127.0.0.1:1/x.rdb"
 rk_check_eq "pull to a read-only store fails" 1 "$out_RC"
-run out "$BIN" rdb pull "redis://127.0.0.1:$SRC2" "$RK_TMP/out"
+rr_run out "$BIN" rdb pull "redis://127.0.0.1:$SRC2" "$RK_TMP/out"
 rk_check_eq "pull to a directory fails" 1 "$out_RC"
-run out "$BIN" rdb pull "redis://127.0.0.1:1" "$RK_TMP/out/refused.rdb"
+rr_run out "$BIN" rdb pull "redis://127.0.0.1:1" "$RK_TMP/out/refused.rdb"
 rk_check_eq "pull from a closed port fails" 1 "$out_RC"
 rk_check_contains "connection refused" "refused" "$out"
-run out "$BIN" rdb pull "$RK_TMP/data.rdb" "$RK_TMP/out/x.rdb"
+rr_run out "$BIN" rdb pull "$RK_TMP/data.rdb" "$RK_TMP/out/x.rdb"
 rk_check_eq "pull from a file is a usage error" 2 "$out_RC"
 
 # ---- inputs that are streams: a FIFO, and a stalled one cancelled by SIGINT ---------------------------------
 mkfifo "$RK_TMP/in.fifo"
 cat "$RK_TMP/data.rdb" >"$RK_TMP/in.fifo" &
-run out "$BIN" rdb push "$RK_TMP/in.fifo" "redis://127.0.0.1:$KEEP"
+rr_run out "$BIN" rdb push "$RK_TMP/in.fifo" "redis://127.0.0.1:$KEEP"
 rk_check_eq "push from a FIFO works" 0 "$out_RC"
 rk_check_contains "push from a FIFO: keys loaded" "$(rr_cli "$KEEP" DBSIZE) keys loaded" "$out"
 # A FIFO whose writer sends nothing: the push waits in the read, and Ctrl-C

@@ -178,3 +178,13 @@ rr_tls_certs() {
     openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
         -CAcreateserial -days 2 -extfile "$dir/ext.cnf" -out "$dir/server.pem" 2>/dev/null
 }
+
+# rr_run VAR CMD...: VAR gets CMD's output (stdout and stderr), VAR_RC its
+# exit status.
+rr_run() {
+    local _var=$1 _rc=0 _text
+    shift
+    _text=$("$@" 2>&1) || _rc=$?
+    printf -v "$_var" '%s' "$_text"
+    printf -v "${_var}_RC" '%s' "$_rc"
+}
