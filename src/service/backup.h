@@ -58,6 +58,12 @@ char *backup_files_json(const struct backup_file *files, size_t n);
 char **backup_files_names(const char *files_json, size_t *n);
 void backup_file_clear(struct backup_file *f);
 
+/* When the schedule s of db is next due (schedule_next_due from the start of
+ * its last backup to the schedule's destination). The scheduler thread and
+ * GET database both ask this, so they agree. -1 if the catalog failed. */
+int backup_next_due(struct rk_service *svc, const struct rk_db *db, const struct backup_schedule *s,
+                    uint64_t *due, struct rk_err *err);
+
 /* After a successful backup (keep_id) to destination: deletes the database's
  * older succeeded backups at the same destination beyond keepLast or older
  * than maxAgeDays (their files, then their manifest; the catalog row becomes

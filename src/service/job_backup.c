@@ -682,20 +682,38 @@ static int run_backup_status(struct rk_task_run *run)
 
 /* ---- what the rest of the service asks ---- */
 
+int backup_next_due(struct rk_service *svc, const struct rk_db *db, const struct backup_schedule *s,
+                    uint64_t *due, struct rk_err *err)
+{
+    *due = 0;
+    if (!s->enabled) return 0;
+    /* The newest backup usually went to the schedule's destination: one row
+     * then, not the database's whole history on every scheduler tick. */
+    struct rk_backup latest;
+    int found = catalog_backup_latest(svc->cat, db->id, &latest, err);
+    if (found < 0) return -1;
+    uint64_t last_ms = found ? schedule_last_backup_ms(s, &latest, 1) : 0;
+    bool elsewhere = found && !last_ms;
+    if (found) rk_backup_clear(&latest);
+    if (elsewhere) {
+        struct rk_backup *list;
+        size_t n;
+        if (catalog_backup_list(svc->cat, db->id, &list, &n, err) < 0) return -1;
+        last_ms = schedule_last_backup_ms(s, list, n);
+        for (size_t i = 0; i < n; i++) rk_backup_clear(&list[i]);
+        free(list);
+    }
+    *due = schedule_next_due(s, svc->backup_hour_ms, db->created_ms, schedule_since(db, last_ms));
+    return 0;
+}
+
 uint64_t rk_service_backup_next(struct rk_service *svc, const struct rk_db *db)
 {
     struct backup_schedule s;
-    schedule_from_db(db, &s);
+    struct rk_err err;
     uint64_t next = 0;
-    if (s.enabled) {
-        struct rk_backup last;
-        struct rk_err err;
-        int found = catalog_backup_latest(svc->cat, db->id, &last, &err);
-        uint64_t last_ms = found > 0 ? last.started_ms : 0;
-        if (found > 0) rk_backup_clear(&last);
-        next =
-            schedule_next_due(&s, svc->backup_hour_ms, db->created_ms, schedule_since(db, last_ms));
-    }
+    schedule_from_db(db, &s);
+    if (backup_next_due(svc, db, &s, &next, &err) < 0) next = 0;
     schedule_clear(&s);
     return next;
 }

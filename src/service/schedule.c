@@ -10,8 +10,8 @@ static const struct {
     const char *name;
     unsigned hours;
 } intervals[] = {
-    {"every-1-hours", 1},   {"every-2-hours", 2},   {"every-4-hours", 4},
-    {"every-6-hours", 6},   {"every-12-hours", 12}, {"every-24-hours", 24},
+    {"every-1-hours", 1}, {"every-2-hours", 2},   {"every-4-hours", 4},
+    {"every-6-hours", 6}, {"every-12-hours", 12}, {"every-24-hours", 24},
 };
 
 int schedule_interval_hours(const char *interval)
@@ -37,7 +37,8 @@ int schedule_parse_time(const char *t)
 static unsigned get_uint(json_t *o, const char *key)
 {
     json_t *v = json_object_get(o, key);
-    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1000000) return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1000000)
+        return 0;
     return (unsigned)json_integer_value(v);
 }
 
@@ -102,6 +103,16 @@ uint64_t schedule_next_due(const struct backup_schedule *s, uint64_t hour_ms, ui
     int64_t base = s->has_time ? (int64_t)(s->time_minutes * hour_ms / 60) : (int64_t)anchor_ms;
     int64_t k = floor_div((int64_t)since_ms - base, interval) + 1;
     return (uint64_t)(base + k * interval);
+}
+
+uint64_t schedule_last_backup_ms(const struct backup_schedule *s, const struct rk_backup *list,
+                                 size_t n)
+{
+    if (!s->enabled) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (list[i].destination && strcmp(list[i].destination, s->path) == 0)
+            return list[i].started_ms;
+    return 0;
 }
 
 uint64_t schedule_since(const struct rk_db *db, uint64_t last_backup_ms)

@@ -26,9 +26,9 @@
 #define SCHEDULE_HOUR_MS 3600000ull
 
 struct backup_schedule {
-    bool enabled;           /* a periodic destination is configured */
-    char *path;             /* the destination (holds credentials: never show it raw) */
-    char storage_type[32];  /* remoteBackup.storageType, "" for periodicBackupPath */
+    bool enabled;            /* a periodic destination is configured */
+    char *path;              /* the destination (holds credentials: never show it raw) */
+    char storage_type[32];   /* remoteBackup.storageType, "" for periodicBackupPath */
     unsigned interval_hours; /* 1, 2, 4, 6, 12 or 24 */
     bool has_time;           /* timeUTC given */
     unsigned time_minutes;   /* timeUTC as minutes after midnight */
@@ -51,6 +51,13 @@ void schedule_clear(struct backup_schedule *s);
  * creation time (used without timeUTC). 0 when disabled. */
 uint64_t schedule_next_due(const struct backup_schedule *s, uint64_t hour_ms, uint64_t anchor_ms,
                            uint64_t since_ms);
+
+/* The start of the newest backup in list (newest first, as the catalog
+ * lists them) that went to the schedule's destination, whatever its outcome;
+ * 0 if none. An ad-hoc backup to another place does not stand in for a slot:
+ * counting it would skip the schedule's backup of that slot. */
+uint64_t schedule_last_backup_ms(const struct backup_schedule *s, const struct rk_backup *list,
+                                 size_t n);
 
 /* What `since` is for a database: its last backup's start, or the last change
  * of its settings when that is later (a schedule just set does not count the

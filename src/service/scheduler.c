@@ -142,17 +142,12 @@ static uint64_t consider(struct rk_scheduler *s, const struct rk_db *db, uint64_
     uint64_t wake = UINT64_MAX;
     schedule_from_db(db, &sched);
     if (!sched.enabled || !schedulable(db)) goto done;
-    struct rk_backup last;
-    int found = catalog_backup_latest(svc->cat, db->id, &last, &err);
-    if (found < 0) {
+    uint64_t due;
+    if (backup_next_due(svc, db, &sched, &due, &err) < 0) {
         rk_log(RK_LOG_WARN, "backup", "msg=\"schedule: catalog read failed\" db=%lld err=\"%s\"",
                (long long)db->id, err.msg);
         goto done;
     }
-    uint64_t last_ms = found ? last.started_ms : 0;
-    if (found) rk_backup_clear(&last);
-    uint64_t due =
-        schedule_next_due(&sched, svc->backup_hour_ms, db->created_ms, schedule_since(db, last_ms));
     if (due > now) {
         wake = due;
         goto done;
