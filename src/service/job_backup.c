@@ -274,22 +274,25 @@ static int write_small(struct job *j, const char *uri, const char *text, int *re
     return rc;
 }
 
-/* Removes what a failed backup committed. Without the task's cancel hook: a
- * cleanup must run even when the task was cancelled. */
+/* Removes what a failed backup may have committed. Without the task's
+ * cancel hook: a cleanup must run even when the task was cancelled. */
+static void remove_object(struct job *j, const char *uri)
+{
+    struct rk_err err;
+    int rc = store_delete(j->svc->store, uri, &err);
+    if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
+        char *shown = store_uri_redact(uri);
+        rk_log(RK_LOG_WARN, "backup",
+               "msg=\"a file of a failed backup could not be removed\" uri=\"%s\" err=\"%s\"",
+               shown, err.msg);
+        free(shown);
+    }
+}
+
 static void remove_objects(struct job *j, char **uris, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (!uris[i]) continue;
-        struct rk_err err;
-        int rc = store_delete(j->svc->store, uris[i], &err);
-        if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
-            char *shown = store_uri_redact(uris[i]);
-            rk_log(RK_LOG_WARN, "backup",
-                   "msg=\"a file of a failed backup could not be removed\" uri=\"%s\" err=\"%s\"",
-                   shown, err.msg);
-            free(shown);
-        }
-    }
+    for (size_t i = 0; i < n; i++)
+        if (uris[i]) remove_object(j, uris[i]);
 }
 
 /* ---- the job ---- */
@@ -429,7 +432,11 @@ static int take_backup(struct job *j, struct rk_backup *row, struct backup_file 
             if (!backoff(j, wait_ms)) break;
         }
         if (rc < 0) {
-            remove_objects(j, file_uris, i);
+            /* A write that failed in transport may have failed only in
+             * its answer (the rename or the upload's completion done, the
+             * reply lost): this shard's file may be there too. A refusal
+             * wrote nothing, and its delete would only be refused again. */
+            remove_objects(j, file_uris, retryable(store_result) ? i + 1 : i);
             if (rk_task_cancelled(j->run))
                 return job_fail(j, "GENERAL_ERROR", 409, "%s", cancel_reason(j, why, sizeof(why)));
             if (!retryable(store_result))
@@ -478,6 +485,9 @@ static int take_backup(struct job *j, struct rk_backup *row, struct backup_file 
     }
     free(text);
     if (rc < 0) {
+        /* The manifest first (the write may have failed only in its reply),
+         * so that no manifest is left naming files that are gone. */
+        remove_object(j, manifest_uri);
         remove_objects(j, file_uris, n);
         if (rk_task_cancelled(j->run))
             return job_fail(j, "GENERAL_ERROR", 409, "%s", cancel_reason(j, why, sizeof(why)));
