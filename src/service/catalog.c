@@ -137,8 +137,9 @@ static const char *const stmt_sql[S_COUNT] = {
         "data_persistence = ?11, eviction_policy = ?12, replication = ?13, shards = ?14, "
         "periodic_backup_path = ?15, remote_backup = ?16, redis_version = ?17, "
         "status_reason = ?18, created_ms = ?19, updated_ms = ?20 WHERE id = ?1",
-    [S_DB_STATUS] = "UPDATE databases SET status = ?2, status_reason = ?3, updated_ms = ?4 "
-                    "WHERE id = ?1",
+    /* A status is the service's doing, not a change of the database: lastModified,
+     * and the backup schedule that counts from it, stay. */
+    [S_DB_STATUS] = "UPDATE databases SET status = ?2, status_reason = ?3 WHERE id = ?1",
     [S_DB_DELETE] = "DELETE FROM databases WHERE id = ?1",
     [S_DB_NAME_TAKEN] = "SELECT 1 FROM databases WHERE subscription_id = ?1 AND name = ?2 "
                         "AND id != ?3",
@@ -718,7 +719,6 @@ int catalog_db_set_status(struct rk_catalog *c, int64_t id, const char *status, 
     sqlite3_bind_int64(st, 1, id);
     bind_text(st, 2, status);
     bind_text(st, 3, reason);
-    sqlite3_bind_int64(st, 4, (int64_t)rk_now_ms());
     return step_done(cn, st, err);
 }
 

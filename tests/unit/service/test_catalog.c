@@ -93,6 +93,29 @@ static void test_resources_round_trip_and_survive_reopen(void **state)
     catalog_close(c);
 }
 
+/* A status change is the service's doing: lastModified (updated_ms), which
+ * the backup schedule counts from, must not move with it. */
+static void test_status_keeps_last_modified(void **state)
+{
+    struct rk_err err;
+    struct rk_catalog *c = catalog_open(path, 1, &err);
+    int64_t sub;
+    assert_int_equal(catalog_begin(c, &err), 0);
+    assert_int_equal(catalog_sub_insert(c, "s", "active", 1, &sub, &err), 0);
+    struct rk_db d = make_db(sub, "a", 12000);
+    d.created_ms = d.updated_ms = 1000;
+    assert_int_equal(catalog_db_insert(c, &d, &err), 0);
+    assert_int_equal(catalog_db_set_status(c, d.id, "import-pending", NULL, &err), 0);
+    assert_int_equal(catalog_db_set_status(c, d.id, "active", NULL, &err), 0);
+    assert_int_equal(catalog_commit(c, &err), 0);
+    struct rk_db got;
+    assert_int_equal(catalog_db_get(c, d.id, &got, &err), 1);
+    assert_string_equal(got.status, "active");
+    assert_int_equal(got.updated_ms, d.updated_ms);
+    rk_db_clear(&got);
+    catalog_close(c);
+}
+
 static void test_rollback_leaves_nothing(void **state)
 {
     struct rk_err err;
@@ -271,6 +294,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_resources_round_trip_and_survive_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_keeps_last_modified, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_uniqueness_of_names_and_ports, setup, teardown),
         cmocka_unit_test_setup_teardown(test_running_tasks_fail_and_old_ones_are_pruned, setup, teardown),
