@@ -18,6 +18,9 @@
 #define BACKUP_SUCCEEDED   "succeeded"
 #define BACKUP_FAILED      "failed"
 #define BACKUP_DELETED     "deleted" /* removed by retention; the row stays as history */
+/* The daemon stopped during it: what it may have written (files, manifest,
+ * temporary names) is still to be removed; then it is "failed". */
+#define BACKUP_INTERRUPTED "interrupted"
 
 /* One file of a backup: one shard's RDB, gzipped. */
 struct backup_file {
@@ -63,6 +66,12 @@ void backup_file_clear(struct backup_file *f);
  * GET database both ask this, so they agree. -1 if the catalog failed. */
 int backup_next_due(struct rk_service *svc, const struct rk_db *db, const struct backup_schedule *s,
                     uint64_t *due, struct rk_err *err);
+
+/* Deletes what backup b stored: its manifest first (from then on it no
+ * longer looks complete), then its files; with partials also the temporary
+ * names a write cut short may have left. 0 when nothing of it is left. */
+int backup_remove_stored(const struct store_config *scfg, const struct rk_backup *b, bool partials,
+                         struct rk_err *err);
 
 /* After a successful backup (keep_id) to destination: deletes the database's
  * older succeeded backups at the same destination beyond keepLast or older

@@ -114,7 +114,6 @@ int scheduler_start(struct rk_scheduler *s, struct rk_err *err);
 void scheduler_stop(struct rk_scheduler *s);
 void scheduler_free(struct rk_scheduler *s);
 /* Files of interrupted backups, for the scheduler thread to delete. */
-void scheduler_add_leftover(struct rk_scheduler *s, const char *uri);
 
 /* ---- imports: job_import.c, staging.c, import_rules.c ---- */
 

@@ -737,24 +737,15 @@ int backup_recover(struct rk_service *svc, struct rk_err *err)
     for (size_t i = 0; i < n && rc == 0; i++) {
         struct rk_backup *b = &list[i];
         /* The files may be committed without their manifest (the crash came
-         * between the two): the scheduler thread removes them, the manifest
-         * too in case it got written after all. */
-        size_t nn;
-        char **names = backup_files_names(b->files, &nn);
-        for (size_t k = 0; k < nn; k++) {
-            struct rk_err jerr;
-            char *uri = b->destination ? store_uri_join(b->destination, names[k], &jerr) : NULL;
-            if (uri) scheduler_add_leftover(svc->sched, uri);
-            free(uri);
-            free(names[k]);
-        }
-        free(names);
-        if (b->manifest) scheduler_add_leftover(svc->sched, b->manifest);
-        snprintf(b->status, sizeof(b->status), "%s", BACKUP_FAILED);
+         * between the two), or the manifest too. The row says so until the
+         * scheduler thread has removed them (scheduler.c), so that a daemon
+         * stopping again before that, or a store that is down, does not
+         * forget them. */
+        snprintf(b->status, sizeof(b->status), "%s", BACKUP_INTERRUPTED);
         if (!b->finished_ms) b->finished_ms = rk_now_ms();
         free(b->error);
-        b->error =
-            xstrdup("the daemon stopped while this backup was running; what it wrote is removed");
+        b->error = xstrdup(
+            "the daemon stopped while this backup was running; what it wrote is being removed");
         rc = rk_service_backup_update(svc, b, err);
     }
     if (n)

@@ -8,23 +8,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int delete_object(const struct store_config *scfg, const char *uri, struct rk_err *err)
+static int delete_object(const struct store_config *scfg, const char *uri, bool partials,
+                         struct rk_err *err)
 {
+    if (partials) {
+        int rc = store_remove_partial(scfg, uri, err);
+        if (rc != STORE_OK && rc != STORE_UNSUPPORTED && rc != STORE_NOT_FOUND) return -1;
+    }
     int rc = store_delete(scfg, uri, err);
     return rc == STORE_OK || rc == STORE_NOT_FOUND ? 0 : -1;
 }
 
-/* The manifest goes first: from then on the backup no longer looks complete,
- * whatever happens to the deletion of its files. */
-static int delete_backup(const struct store_config *scfg, const struct rk_backup *b, struct rk_err *err)
+int backup_remove_stored(const struct store_config *scfg, const struct rk_backup *b, bool partials,
+                         struct rk_err *err)
 {
-    if (b->manifest && b->manifest[0] && delete_object(scfg, b->manifest, err) < 0) return -1;
+    if (b->manifest && b->manifest[0] && delete_object(scfg, b->manifest, partials, err) < 0)
+        return -1;
     size_t n;
     char **names = backup_files_names(b->files, &n);
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         char *uri = rc == 0 ? store_uri_join(b->destination, names[i], err) : NULL;
-        if (rc == 0 && (!uri || delete_object(scfg, uri, err) < 0)) rc = -1;
+        if (rc == 0 && (!uri || delete_object(scfg, uri, partials, err) < 0)) rc = -1;
         free(uri);
         free(names[i]);
     }
@@ -41,8 +46,8 @@ unsigned backup_retention_apply(struct rk_service *svc, const struct store_confi
     struct rk_backup *list;
     size_t n;
     if (catalog_backup_list(svc->cat, db_id, &list, &n, &err) < 0) {
-        rk_log(RK_LOG_WARN, "backup", "msg=\"retention skipped\" db=%lld err=\"%s\"", (long long)db_id,
-               err.msg);
+        rk_log(RK_LOG_WARN, "backup", "msg=\"retention skipped\" db=%lld err=\"%s\"",
+               (long long)db_id, err.msg);
         return 0;
     }
     /* A day of the schedule: 24 of its hours (tests shorten them). */
@@ -59,8 +64,10 @@ unsigned backup_retention_apply(struct rk_service *svc, const struct store_confi
         bool too_old = max_age_ms && b->started_ms + max_age_ms < now_ms;
         if (!beyond && !too_old) continue;
         char *shown = store_uri_redact(b->manifest ? b->manifest : destination);
-        if (delete_backup(scfg, b, &err) < 0) {
-            rk_log(RK_LOG_WARN, "backup", "msg=\"retention could not delete a backup; tried again after the next one\" db=%lld backup=%lld manifest=\"%s\" err=\"%s\"",
+        if (backup_remove_stored(scfg, b, false, &err) < 0) {
+            rk_log(RK_LOG_WARN, "backup",
+                   "msg=\"retention could not delete a backup; tried again after the next one\" "
+                   "db=%lld backup=%lld manifest=\"%s\" err=\"%s\"",
                    (long long)db_id, (long long)b->id, shown, err.msg);
             free(shown);
             continue;
@@ -72,7 +79,8 @@ unsigned backup_retention_apply(struct rk_service *svc, const struct store_confi
         if (rk_service_backup_update(svc, b, &err) < 0)
             rk_log(RK_LOG_WARN, "backup", "msg=\"retention not recorded\" backup=%lld err=\"%s\"",
                    (long long)b->id, err.msg);
-        rk_log(RK_LOG_INFO, "backup", "msg=\"old backup deleted by retention\" db=%lld backup=%lld manifest=\"%s\"",
+        rk_log(RK_LOG_INFO, "backup",
+               "msg=\"old backup deleted by retention\" db=%lld backup=%lld manifest=\"%s\"",
                (long long)db_id, (long long)b->id, shown);
         free(shown);
         deleted++;

@@ -17,11 +17,6 @@
 #include <string.h>
 #include <time.h>
 
-struct leftover {
-    struct leftover *next;
-    char *uri;
-};
-
 struct submitted {
     int64_t db_id;
     uint64_t slot;
@@ -34,7 +29,7 @@ struct rk_scheduler {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool stopping;
-    struct leftover *leftovers;
+    uint64_t cleanup_next_ms; /* when to look for interrupted backups again; 0: never */
     struct submitted *subs;
     size_t nsubs;
     uint64_t poll_ms;
@@ -69,16 +64,6 @@ struct rk_scheduler *scheduler_new(struct rk_service *svc)
     return s;
 }
 
-void scheduler_add_leftover(struct rk_scheduler *s, const char *uri)
-{
-    struct leftover *l = xcalloc(1, sizeof(*l));
-    l->uri = xstrdup(uri);
-    pthread_mutex_lock(&s->mu);
-    l->next = s->leftovers;
-    s->leftovers = l;
-    pthread_mutex_unlock(&s->mu);
-}
-
 static bool stopping(struct rk_scheduler *s)
 {
     pthread_mutex_lock(&s->mu);
@@ -87,38 +72,48 @@ static bool stopping(struct rk_scheduler *s)
     return stop;
 }
 
-static void remove_leftovers(struct rk_scheduler *s)
+/* Removes what backups interrupted by a stop of the daemon left (their rows
+ * say "interrupted"; backup_recover marks them at start), then calls them
+ * failed. A store that refuses or is down keeps its row interrupted, and the
+ * next look, a minute later or at the next start, tries again. */
+static void clean_interrupted(struct rk_scheduler *s)
 {
-    for (;;) {
-        pthread_mutex_lock(&s->mu);
-        struct leftover *l = s->stopping ? NULL : s->leftovers;
-        if (l) s->leftovers = l->next;
-        pthread_mutex_unlock(&s->mu);
-        if (!l) return;
-        struct rk_err err;
-        char *shown = store_uri_redact(l->uri);
-        /* The temporary file of the write the crash cut short, then the
-         * final name (the crash may have come after the file's commit and
-         * before the manifest's). */
-        int rc = store_remove_partial(s->svc->store, l->uri, &err);
-        if (rc != STORE_OK && rc != STORE_UNSUPPORTED)
-            rk_log(RK_LOG_WARN, "backup",
-                   "msg=\"a temporary file of an interrupted backup could not be removed\" "
-                   "uri=\"%s\" err=\"%s\"",
-                   shown, err.msg);
-        rc = store_delete(s->svc->store, l->uri, &err);
-        if (rc == STORE_OK)
-            rk_log(RK_LOG_INFO, "backup",
-                   "msg=\"removed a file of an interrupted backup\" uri=\"%s\"", shown);
-        else if (rc != STORE_NOT_FOUND)
-            rk_log(RK_LOG_WARN, "backup",
-                   "msg=\"a file of an interrupted backup could not be removed\" uri=\"%s\" "
-                   "err=\"%s\"",
-                   shown, err.msg);
-        free(shown);
-        free(l->uri);
-        free(l);
+    struct rk_service *svc = s->svc;
+    struct rk_err err;
+    struct rk_backup *list;
+    size_t n;
+    s->cleanup_next_ms = 0;
+    if (catalog_backup_list_status(svc->cat, BACKUP_INTERRUPTED, &list, &n, &err) < 0) {
+        rk_log(RK_LOG_WARN, "backup", "msg=\"cannot list interrupted backups\" err=\"%s\"",
+               err.msg);
+        s->cleanup_next_ms = rk_now_ms() + 60000;
+        return;
     }
+    for (size_t i = 0; i < n && !stopping(s); i++) {
+        struct rk_backup *b = &list[i];
+        char *shown = store_uri_redact(b->destination ? b->destination : "");
+        if (!b->destination || backup_remove_stored(svc->store, b, true, &err) == 0) {
+            rk_log(
+                RK_LOG_INFO, "backup",
+                "msg=\"removed what an interrupted backup wrote\" backup=%lld destination=\"%s\"",
+                (long long)b->id, shown);
+            snprintf(b->status, sizeof(b->status), "%s", BACKUP_FAILED);
+            free(b->error);
+            b->error = xstrdup(
+                "the daemon stopped while this backup was running; what it wrote was removed");
+            if (rk_service_backup_update(svc, b, &err) < 0)
+                s->cleanup_next_ms = rk_now_ms() + 60000;
+        } else {
+            rk_log(RK_LOG_WARN, "backup",
+                   "msg=\"what an interrupted backup wrote could not be removed yet\" backup=%lld "
+                   "destination=\"%s\" err=\"%s\"",
+                   (long long)b->id, shown, err.msg);
+            s->cleanup_next_ms = rk_now_ms() + 60000;
+        }
+        free(shown);
+    }
+    for (size_t i = 0; i < n; i++) rk_backup_clear(&list[i]);
+    free(list);
 }
 
 static struct submitted *find_sub(struct rk_scheduler *s, int64_t db_id)
@@ -218,9 +213,10 @@ static uint64_t tick(struct rk_scheduler *s)
 static void *scheduler_main(void *arg)
 {
     struct rk_scheduler *s = arg;
-    remove_leftovers(s);
+    clean_interrupted(s);
     while (!stopping(s)) {
         uint64_t sleep_ms = tick(s);
+        if (s->cleanup_next_ms && rk_now_ms() >= s->cleanup_next_ms) clean_interrupted(s);
         struct timespec deadline = rk_deadline_after_ms(sleep_ms);
         pthread_mutex_lock(&s->mu);
         while (!s->stopping && pthread_cond_timedwait(&s->cv, &s->mu, &deadline) != ETIMEDOUT) {
@@ -253,12 +249,6 @@ void scheduler_free(struct rk_scheduler *s)
 {
     if (!s) return;
     scheduler_stop(s);
-    while (s->leftovers) {
-        struct leftover *l = s->leftovers;
-        s->leftovers = l->next;
-        free(l->uri);
-        free(l);
-    }
     free(s->subs);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);

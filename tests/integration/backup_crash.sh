@@ -4,7 +4,10 @@
 # backup. After the restart the task is processing-error, the catalog's
 # backup failed, and no file that looks complete exists (no .rdb.gz, no
 # manifest under the backup's names, nothing listed on S3); the next backup
-# works. The delete stops the backup at once and leaves nothing.
+# works. A store that is down at the restart keeps the backup "interrupted",
+# and what it wrote (here a manifest put under its name) is removed at a
+# later start, once the store is back. The delete stops the backup at once
+# and leaves nothing.
 # timeout: 240
 source "$(dirname "$0")/../lib/common.sh"
 source "$RDBKEEP_SRC/tests/lib/daemon.sh"
@@ -13,6 +16,17 @@ source "$RDBKEEP_SRC/tests/lib/backup.sh"
 
 emu_start_s3
 S3_ENDPOINT=http://127.0.0.1:$EMU_S3_PORT
+# backup_status: the status of the database's newest backup in the catalog
+# (in a subshell: read API_BODY again with api GET where it matters).
+backup_status() {
+    api GET "$DBS/$DB/backups"
+    jqb .backups[0].status
+}
+# wait_backup_status STATUS: until the newest backup has it (10 s at most).
+wait_backup_status() {
+    local deadline=$(($(date +%s) + 10))
+    until [ "$(backup_status)" = "$1" ] || [ "$(date +%s)" -ge "$deadline" ]; do sleep 0.1; done
+}
 s3keys() { curl -sS -f --aws-sigv4 "aws:amz:us-east-1:s3" --user "$EMU_S3_KEY:$EMU_S3_SECRET" \
     -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$S3_ENDPOINT/backups?prefix=${1//\//%2F}" |
     grep -o '<Key>[^<]*</Key>' | sed 's/<[^>]*>//g'; }
@@ -55,12 +69,14 @@ rk_check_contains "the write had a temporary name" rdbkeep-tmp "$(ls -A "$RK_TMP
 rk_daemon_start
 rk_check_task "the interrupted task ends" processing-error "$TASK" 10
 rk_check_contains "it says why" "the daemon stopped while this task was running" "$(jqb .response.error.description)"
+# Interrupted while the scheduler thread removes what it left, then failed.
+wait_backup_status failed
 api GET "$DBS/$DB/backups"
 rk_check_eq "the catalog's backup failed" failed "$(jqb .backups[0].status)"
 rk_check_contains "the catalog says why" "the daemon stopped" "$(jqb .backups[0].error)"
+rk_check_contains "and that what it wrote is gone" "was removed" "$(jqb .backups[0].error)"
 api GET "$DBS/$DB"
 rk_check_eq "GET database: last backup failed" failed "$(jqb .backup.status)"
-sleep 1 # the scheduler thread removes what the interrupted backup left
 rk_check_eq "no complete-looking file after the restart" "" "$(final_names "$RK_TMP/local")"
 rk_check_eq "no temporary file either" "" "$(ls -A "$RK_TMP/local" 2>/dev/null || true)"
 
@@ -70,8 +86,34 @@ rk_daemon_kill9
 rk_check_eq "nothing listed on S3 after the kill" "" "$(s3keys crash/)"
 rk_daemon_start
 rk_check_task "the interrupted S3 task ends" processing-error "$TASK" 10
-sleep 1
+wait_backup_status failed
+rk_check_eq "the S3 backup failed" failed "$(backup_status)"
 rk_check_eq "nothing listed on S3 after the restart" "" "$(s3keys crash/)"
+
+rk_log "kill -9 during a backup to S3, restarted while S3 is down"
+start_backup "s3://backups/down"
+rk_daemon_kill9
+emu_stop "$EMU_S3_PID"
+rk_daemon_start
+rk_check_task "the interrupted task ends" processing-error "$TASK" 10
+sleep 1
+api GET "$DBS/$DB/backups"
+rk_check_eq "S3 down: the backup stays interrupted" interrupted "$(jqb .backups[0].status)"
+manifest=$(jqb .backups[0].manifest)
+rk_check_contains "it names its manifest" "s3://backups/down/" "$manifest"
+rk_daemon_stop
+# As if the manifest had been written just before the kill: it must not
+# survive as a complete-looking backup.
+emu_run_s3 "$EMU_S3_DIR" "$EMU_S3_PORT"
+echo '{}' >"$RK_TMP/stand-in.json" # (s3rver takes no chunked upload: a file, not a pipe)
+curl -sS -f --aws-sigv4 "aws:amz:us-east-1:s3" --user "$EMU_S3_KEY:$EMU_S3_SECRET" \
+    -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -T "$RK_TMP/stand-in.json" \
+    "$S3_ENDPOINT/backups/${manifest#s3://backups/}" >/dev/null
+rk_check_eq "the stand-in manifest is on S3" "${manifest#s3://backups/}" "$(s3keys down/)"
+rk_daemon_start
+wait_backup_status failed
+rk_check_eq "S3 back: the backup is failed" failed "$(backup_status)"
+rk_check_eq "S3 back: nothing of it is left" "" "$(s3keys down/)"
 
 rk_log "the next backup works"
 bk_backup "$SUB" "$DB" "{\"adhocBackupPath\": \"$RK_TMP/local\"}"
