@@ -154,8 +154,8 @@ static int write_marker(const struct staging *st, bool swapping, struct rk_err *
     return 0;
 }
 
-/* Where a test stops the daemon dead (RDBKEEP_TEST_IMPORT_CRASH=before-commit
- * or after-commit), to check what the next start makes of it. */
+/* Where a test stops the daemon dead (RDBKEEP_TEST_IMPORT_CRASH=before-swap,
+ * before-commit or after-commit), to check what the next start makes of it. */
 static void test_crash_point(const char *name)
 {
     const char *at = getenv("RDBKEEP_TEST_IMPORT_CRASH");
@@ -826,6 +826,7 @@ int staging_swap(struct staging *st, struct rk_err *err)
     /* From here a crash that finds the old primary stopped and this server
      * holding the data finishes the swap rather than losing both. */
     if (write_marker(st, true, err) < 0) return -1;
+    test_crash_point("before-swap");
     if (sup_db_swap(st->svc->sup, &st->db, commit, st, err) < 0) return -1;
     finish_swap(st->svc->db_root, st->final, st->replaced);
     return 0;
@@ -930,6 +931,15 @@ static void recover_one(struct rk_service *svc, int64_t id)
             on = db.port;
         bool old_alive =
             found && cp.pid > 0 && cp.pid != pid && sup_is_redis(svc->sup, cp.pid, db.port);
+        /* The daemon may have died just after sup_db_swap sent the old
+         * primary SIGTERM: it is on its way out, and with persistence none
+         * takes the old data with it. Killing the staging server then would
+         * lose both; an old primary still there after the time an exit gets
+         * was never told to stop. */
+        if (m.swapping && on && old_alive) {
+            wait_gone(cp.pid);
+            old_alive = sup_is_redis(svc->sup, cp.pid, db.port);
+        }
         bool forward = found && m.swapping && on && !old_alive;
         if (forward && on != db.port) forward = move_port(svc, &db, on);
         if (forward && exists(final) && rename(final, replaced) < 0) forward = false;

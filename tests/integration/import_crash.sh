@@ -5,7 +5,9 @@
 # primary stopped and before the commit (the swap is finished: the staging
 # server, which holds the complete new data, is adopted rather than both
 # being lost), a death right after the commit (the new primary is adopted
-# without loading anything again; the old directory goes, its log is kept).
+# without loading anything again; the old directory goes, its log is kept),
+# a death once the marker says swapping but before the old primary is stopped
+# (it serves on) or while it is on its way out (the swap is finished).
 # Then the swapped-in server keeps the database's persistence: snapshot
 # (dump.rdb), AOF (appendonlydir) and none (nothing) after a kill -9 of the
 # redis-server, and a replica resyncs to the new data. Data is judged by
@@ -104,6 +106,57 @@ sleep 0.3
 rk_wait_redis "$PORT" "$PW" 20 && rk_pass || rk_fail "the adopted primary was not restarted"
 rk_check_eq "persistence none: nothing kept" 0 "$(rcli "$PORT" "$PW" DBSIZE)"
 rk_check_eq "persistence none: no dump.rdb" "" "$(ls "$RK_DATA/databases/$DB/dump.rdb" 2>/dev/null || true)"
+
+# ---- a death once the marker says swapping, before the old primary is stopped ----
+# (RDBKEEP_TEST_IMPORT_CRASH=before-swap.) Found still running, the old
+# primary was never told to stop: the staging server goes, the old data
+# serves on. Found on its way out (a SIGTERM it has not acted on yet, as
+# sup_db_swap sends it: held here by SIGSTOP until the next start looks), the
+# swap is finished: with persistence none, the old data goes with it.
+# crash_before_swap: sets OLD_PID, STAGED (the staging server's pid) and SP.
+crash_before_swap() {
+    OLD_PID=$(im_pid "$PORT" "$PW")
+    rk_daemon_stop
+    RDBKEEP_TEST_IMPORT_CRASH=before-swap rk_daemon_start
+    api POST "$DBS/$DB/import" "{\"sourceType\": \"http\", \"importFromUri\": [\"$URL/new.rdb\"]}"
+    TASK=$(jqb .taskId)
+    rc=0
+    wait "$RK_DAEMON_PID" 2>/dev/null || rc=$?
+    rk_check_eq "before-swap: the daemon died there (SIGKILL)" 137 "$rc"
+    local marker
+    marker=$(cat "$RK_DATA/databases/$DB.import/rdbkeep-import" 2>/dev/null || true)
+    rk_check_contains "before-swap: the marker says swapping" state=swapping "$marker"
+    STAGED=$(sed -n 's/^pid=//p' <<<"$marker")
+    SP=$(sed -n 's/^port=//p' <<<"$marker")
+}
+bk_fill "$PORT" "$PW" 300
+rcli "$PORT" "$PW" SET im:marker before-swap >/dev/null
+OLD_DATA=$(bk_source_digest "$PORT" "$PW")
+crash_before_swap
+if im_alive "$OLD_PID"; then rk_pass; else rk_fail "before-swap: the old primary was stopped"; fi
+rk_daemon_start
+rk_wait_task "$TASK" 10
+rk_check_eq "before-swap, old primary running: task" processing-error "$RK_TASK_STATUS"
+rk_check_eq "before-swap, old primary running: the same process" "$OLD_PID" "$(im_pid "$PORT" "$PW")"
+rk_check_eq "before-swap, old primary running: the old data" "$OLD_DATA" "$(bk_source_digest "$PORT" "$PW")"
+if im_alive "$STAGED"; then rk_fail "before-swap: the staging server still runs"; else rk_pass; fi
+im_port_closed "before-swap, old primary running: the staging server" "$SP"
+im_no_staging "before-swap, old primary running" "$RK_DATA" "$DB"
+
+crash_before_swap
+kill -STOP "$OLD_PID"
+kill -TERM "$OLD_PID"
+(sleep 1 && kill -CONT "$OLD_PID") &
+CONT=$!
+rk_daemon_start
+wait "$CONT" || true
+rk_wait_task "$TASK" 10
+rk_check_eq "before-swap, old primary stopping: status" active "$(rk_db_field "$SUB" "$DB" .status)"
+rk_wait_redis "$PORT" "$PW"
+rk_check_eq "before-swap, old primary stopping: the staging server was adopted" "$STAGED" "$(im_pid "$PORT" "$PW")"
+rk_check_eq "before-swap, old primary stopping: the new data" "$NEWD" "$(bk_source_digest "$PORT" "$PW")"
+im_no_staging "before-swap, old primary stopping" "$RK_DATA" "$DB"
+rk_check_contains "before-swap: the config is the database's again" "port $PORT" "$(cat "$RK_DATA/databases/$DB/redis.conf")"
 
 # ---- the database's persistence after a swap ----
 for p in snapshot-every-1-hour aof-every-1-second; do
