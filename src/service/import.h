@@ -28,6 +28,12 @@
  * commit until the swap is finished. "port=<staging port>\n". */
 #define IMPORT_MARKER "rdbkeep-import"
 
+/* The swap moves the staging server onto the database's port with CONFIG
+ * SET port, which redis-server accepts from 7.0 on. An older one refuses it
+ * only once the old primary has stopped, and the database is left with what
+ * its persistence kept: such an import must not start. */
+bool import_swap_supported(const char *redis_version);
+
 struct staging;
 
 /* cancelled(arg) is polled while the staging server loads. keep_rdb: the

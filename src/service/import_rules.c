@@ -1,9 +1,12 @@
 /* The rule of an import body that needs the store module: each URI must be
  * one object of its sourceType's kind (store_uri_parse names the error type:
  * DATABASE_IMPORT_S3_BAD_URI, ..._GCS_, _AZURE_, _FTP_, _HTTP_, _REDIS_).
- * Checked at once, so that a bad URI is a 400 and not a failed task. */
-#include "service/internal.h"
+ * Checked at once, so that a bad URI is a 400 and not a failed task. And
+ * what the swap needs of the daemon's redis-server. */
+#include "service/import.h"
 #include "store/store.h"
+
+#include <stdio.h>
 
 int import_uris_check(const struct rk_import_spec *spec, struct rk_fail *f)
 {
@@ -21,4 +24,10 @@ int import_uris_check(const struct rk_import_spec *spec, struct rk_fail *f)
         store_uri_free(u);
     }
     return 0;
+}
+
+bool import_swap_supported(const char *redis_version)
+{
+    int major = 0, minor = 0;
+    return redis_version && sscanf(redis_version, "%d.%d", &major, &minor) == 2 && major >= 7;
 }

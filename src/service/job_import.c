@@ -435,6 +435,12 @@ static int run_import(struct rk_task_run *run)
             rc = rk_task_fail(run, "GENERAL_ERROR", 500,
                               "redis-server %s: no RDB version rdbkeep can write",
                               j.svc->redis_version);
+        else if (!import_swap_supported(j.svc->redis_version))
+            rc = rk_task_fail(run, "GENERAL_ERROR", 500,
+                              "redis-server %s cannot move to another port while it runs "
+                              "(CONFIG SET port came with Redis 7.0), which the import's swap "
+                              "needs: run the daemon with redis-server 7.0 or later",
+                              j.svc->redis_version);
     }
     if (rc == 0) {
         snprintf(j.prev_status, sizeof(j.prev_status), "%s",

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "service/internal.h"
+#include "service/import.h"
 
 static int check(const char *type, const char *uri, struct rk_fail *f)
 {
@@ -140,6 +140,19 @@ static void test_latest_task_of_a_kind(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Before 7.0, CONFIG SET port is refused, and only after the swap has
+ * stopped the old primary: such a server must not be swapped at all. */
+static void test_swap_needs_a_movable_port(void **state)
+{
+    static const char *movable[] = {"7.0.0", "7.0.15", "7.2.4", "8.0.1", "10.1.2"};
+    static const char *fixed[] = {"6.2.14", "6.0.0", "5.0.7", "2.8.24", "", "7", "unknown"};
+    for (size_t i = 0; i < sizeof(movable) / sizeof(movable[0]); i++)
+        if (!import_swap_supported(movable[i])) fail_msg("%s: refused", movable[i]);
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        if (import_swap_supported(fixed[i])) fail_msg("%s: accepted", fixed[i]);
+    assert_false(import_swap_supported(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -147,6 +160,7 @@ int main(void)
         cmocka_unit_test(test_earlier_rules_come_first),
         cmocka_unit_test(test_staging_config_logs_where_it_will_live),
         cmocka_unit_test(test_latest_task_of_a_kind),
+        cmocka_unit_test(test_swap_needs_a_movable_port),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
