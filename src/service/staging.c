@@ -706,8 +706,8 @@ int staging_settle(struct staging *st, struct rk_err *err)
 
 /* ---- the swap ---- */
 
-/* Appends file from to file to (the old log before the new one's lines),
- * then puts the result at to. */
+/* Puts the old log's lines before the newer one's, the result at newer
+ * (redis-server reopens its log by path for every line). */
 static void merge_log(const char *older, const char *newer)
 {
     if (!exists(newer)) {
@@ -991,10 +991,7 @@ static void recover_one(struct rk_service *svc, int64_t id)
                "db=%lld new_primary=%s",
                (long long)id, adopted ? "adopted" : "started from its files");
     }
-    if (exists(replaced))
-        finish_swap(svc->db_root, final, replaced);
-    else if (read_marker(final, &m))
-        finish_swap(svc->db_root, final, replaced);
+    if (exists(replaced) || read_marker(final, &m)) finish_swap(svc->db_root, final, replaced);
     if (found) rk_db_clear(&db);
     free(final);
     free(dir);
