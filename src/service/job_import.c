@@ -48,8 +48,10 @@ struct job {
     bool in_module_aux;
     uint64_t module_aux_dropped;
     uint64_t functions_repeated;
+    /* The SHA-256 of every function library met, in an open-addressing set
+     * (a hostile file may carry millions: a list would take quadratic time). */
     unsigned char (*functions)[32];
-    size_t nfunctions;
+    size_t functions_cap, nfunctions;
     char module_key[96]; /* a module value's key, quoted, until its type is known */
     bool sink_failed;    /* the writer's output failed, not the input */
     uint64_t rdb_bytes;  /* RDB bytes parsed, every input */
@@ -86,14 +88,36 @@ static void report(struct job *j)
 
 /* ---- the merge: several files, one stream for the writer ---- */
 
+static const unsigned char no_function[32]; /* an empty slot: no library hashes to zeros */
+
+/* The slot holding sum, or the empty one where it goes (cap is a power of two). */
+static unsigned char *function_slot(unsigned char (*set)[32], size_t cap, const unsigned char *sum)
+{
+    uint64_t h;
+    memcpy(&h, sum, sizeof(h)); /* a SHA-256 is uniform already */
+    for (size_t i = (size_t)h & (cap - 1);; i = (i + 1) & (cap - 1))
+        if (memcmp(set[i], no_function, 32) == 0 || memcmp(set[i], sum, 32) == 0) return set[i];
+}
+
 static bool function_seen(struct job *j, const struct rdb_function_info *fn)
 {
     unsigned char sum[32];
     io_sha256(fn->code, fn->code_len, sum);
-    for (size_t i = 0; i < j->nfunctions; i++)
-        if (memcmp(j->functions[i], sum, 32) == 0) return true;
-    j->functions = xrealloc(j->functions, (j->nfunctions + 1) * sizeof(*j->functions));
-    memcpy(j->functions[j->nfunctions++], sum, 32);
+    if (j->functions_cap &&
+        memcmp(function_slot(j->functions, j->functions_cap, sum), sum, 32) == 0)
+        return true;
+    if (2 * (j->nfunctions + 1) > j->functions_cap) { /* at most half full */
+        size_t cap = j->functions_cap ? 2 * j->functions_cap : 64;
+        unsigned char(*set)[32] = xcalloc(cap, sizeof(*set));
+        for (size_t i = 0; i < j->functions_cap; i++)
+            if (memcmp(j->functions[i], no_function, 32) != 0)
+                memcpy(function_slot(set, cap, j->functions[i]), j->functions[i], 32);
+        free(j->functions);
+        j->functions = set;
+        j->functions_cap = cap;
+    }
+    memcpy(function_slot(j->functions, j->functions_cap, sum), sum, 32);
+    j->nfunctions++;
     return false;
 }
 

@@ -12,7 +12,8 @@
 # documented error types, no secret in them), a missing source and a missing
 # second shard (DATABASE_IMPORT_SOURCE_NOT_FOUND, the data unchanged), wrong
 # credentials for each kind of store (the data unchanged, no secret shown),
-# GET .../import, and the client (rdbkeep db import --wait).
+# GET .../import, function libraries carried by two shards (each loaded
+# once), and the client (rdbkeep db import --wait).
 # timeout: 300
 source "$(dirname "$0")/../lib/common.sh"
 source "$RDBKEEP_SRC/tests/lib/daemon.sh"
@@ -117,6 +118,7 @@ rk_check_eq "two shards: progress bytes" "$(($(stat -c %s "$S1") + $(stat -c %s 
     "$(jqb .progress.bytes)"
 rk_check_not_contains "no password in a finished task" "$EMU_HTTP_PASS_ENC" "$API_BODY"
 
+
 # ---- GET .../import ----
 api GET "$DBS/$DB/import"
 rk_check_eq "import status: a task" 202 "$API_STATUS"
@@ -124,6 +126,30 @@ rk_wait_task "$(jqb .taskId)"
 rk_check_eq "import status: the last import" imported "$(jqb .response.resource.status)"
 rk_check_eq "import status: its URIs, masked" \
     "http://$EMU_HTTP_USER:***@127.0.0.1:$EMU_HTTP_PORT/imp/s1.rdb" "$(jqb '.response.resource.importFromUri[0]')"
+
+# Function libraries: every shard of a cluster backup carries them all; the
+# merge loads each once (redis-server refuses a library twice), whichever
+# shard brought it.
+rcs() { redis-cli -p "$SRC" "$@"; }
+rcs FLUSHALL >/dev/null
+rcs FUNCTION FLUSH >/dev/null
+rcs FUNCTION LOAD "#!lua name=shared
+redis.register_function('shared_one', function() return 1 end)" >/dev/null
+rcs SET fa 1 >/dev/null
+im_save_file FA "$SRC" "$SRC_DIR" fa.rdb
+rcs DEL fa >/dev/null
+rcs SET fb 2 >/dev/null
+rcs FUNCTION LOAD "#!lua name=second
+redis.register_function('second_two', function() return 2 end)" >/dev/null
+im_save_file FB "$SRC" "$SRC_DIR" fb.rdb
+rcs FUNCTION FLUSH >/dev/null
+cp "$FA" "$FB" "$EMU_WWW/imp/" && chmod a+r "$EMU_WWW/imp/fa.rdb" "$EMU_WWW/imp/fb.rdb"
+api POST "$DBS/$DB/import" "{\"sourceType\": \"http\", \"importFromUri\": [\"$HTTP/imp/fa.rdb\", \"$HTTP/imp/fb.rdb\"]}"
+rk_wait_task "$(jqb .taskId)" 60
+rk_check_eq "shards with functions: imported" processing-completed "$RK_TASK_STATUS"
+libs=$(REDISCLI_AUTH="$PW" redis-cli --no-auth-warning -p "$PORT" FUNCTION LIST | grep -A1 -x library_name | grep -v -x -e library_name -e -- | sort | tr '\n' ' ')
+rk_check_eq "each library once" "second shared " "$libs"
+rk_check_eq "and the keys of both" 2 "$(REDISCLI_AUTH="$PW" redis-cli --no-auth-warning -p "$PORT" DBSIZE)"
 
 # ---- the rules answered at once ----
 bad() {
