@@ -27,6 +27,11 @@
 #define KEPT_NAME      "import.rdb" /* the stream kept for snapshot persistence */
 #define PIPE_BYTES     (1 << 20)
 #define POLL_MS        200
+/* A loading redis-server reads its input without pause (even while it builds
+ * a big value, the bytes of the value are what it reads); this long without
+ * a byte read, it is stuck. RDBKEEP_TEST_IMPORT_STALL_SEC shortens it for
+ * tests. */
+#define STALL_SEC      300
 #define WATCH_MS       200
 #define START_ATTEMPTS 3
 #define EXIT_WAIT_MS   5000
@@ -152,6 +157,14 @@ static int write_marker(const struct staging *st, bool swapping, struct rk_err *
     }
     fsync_dir(st->dir);
     return 0;
+}
+
+static unsigned stall_sec(void)
+{
+    const char *v = getenv("RDBKEEP_TEST_IMPORT_STALL_SEC");
+    uint64_t n;
+    if (v && rk_parse_u64(v, &n) == 0 && n >= 1 && n < STALL_SEC) return (unsigned)n;
+    return STALL_SEC;
 }
 
 /* Where a test stops the daemon dead (RDBKEEP_TEST_IMPORT_CRASH=before-swap,
@@ -549,18 +562,31 @@ static int still_loading(struct staging *st, struct rk_err *err)
  * large writes; redis-server, meanwhile, never waits. */
 static int refill_wait(struct staging *st, struct rk_err *err)
 {
-    uint64_t last_check = rk_monotonic_ns();
+    uint64_t last_check = rk_monotonic_ns(), last_read = last_check;
+    int last_queued = -1;
     for (;;) {
+        /* Sleep first: with a pipe of one page (the kernel refuses a bigger
+         * one past a user's pipe quota) half empty is not room enough, and
+         * returning at once would spin on EAGAIN. Half a 1 MiB pipe lasts
+         * about 7 ms at redis-server's pace. */
+        struct timespec ts = {0, st->pipe_size >= (1 << 20) ? 1000000L : 100000L};
+        nanosleep(&ts, NULL);
         int queued = 0;
         if (ioctl(st->fifo_fd, FIONREAD, &queued) < 0 || queued <= st->pipe_size / 2) return 0;
         uint64_t now = rk_monotonic_ns();
+        if (queued != last_queued) last_read = now;
+        last_queued = queued;
         if (now - last_check >= (uint64_t)POLL_MS * 1000000u) {
             if (still_loading(st, err) < 0) return -1;
             last_check = now;
         }
-        /* Half the pipe lasts about 7 ms at redis-server's pace with 1 MiB. */
-        struct timespec ts = {0, st->pipe_size >= (1 << 20) ? 1000000L : 100000L};
-        nanosleep(&ts, NULL);
+        /* Alive but reading nothing (stopped, or hung): without this the
+         * import would wait until someone cancels it. */
+        if (now - last_read >= (uint64_t)stall_sec() * 1000000000u) {
+            kill_staging(st);
+            return rk_err_set(err, "the staging redis-server has read nothing for %u s",
+                              stall_sec());
+        }
     }
 }
 

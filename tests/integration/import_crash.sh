@@ -11,7 +11,9 @@
 # Then the swapped-in server keeps the database's persistence: snapshot
 # (dump.rdb), AOF (appendonlydir) and none (nothing) after a kill -9 of the
 # redis-server, and a replica resyncs to the new data. Data is judged by
-# DEBUG DIGEST of scratch servers loading it (tests/lib/backup.sh).
+# DEBUG DIGEST of scratch servers loading it (tests/lib/backup.sh). Last, a
+# staging server that stops reading (SIGSTOP) makes the import give up
+# (RDBKEEP_TEST_IMPORT_STALL_SEC shortens the wait), the old data serving.
 # timeout: 300
 source "$(dirname "$0")/../lib/common.sh"
 source "$RDBKEEP_SRC/tests/lib/daemon.sh"
@@ -195,5 +197,27 @@ done
 rk_check_eq "replica: the same process" "$rpid" "$(im_pid "$rport" "$PW")"
 rk_check_eq "replica: the new data" "$NEWD" "$(bk_source_digest "$rport" "$PW")"
 rk_check_eq "replica: its directory stays the database's" yes "$([ -f "$RK_DATA/databases/$id/replica/redis.conf" ] && echo yes)"
+
+# ---- a staging server that stops reading (SIGSTOP): the import gives up ----
+rk_daemon_stop
+RDBKEEP_TEST_IMPORT_STALL_SEC=3 rk_daemon_start
+PID=$(im_pid "$PORT" "$PW")
+BEFORE=$(bk_source_digest "$PORT" "$PW")
+api POST "$DBS/$DB/import" "{\"sourceType\": \"http\", \"importFromUri\": [\"$URL/slow/big.rdb\"]}"
+TASK=$(jqb .taskId)
+if im_wait_staging "$RK_DATA" "$DB"; then rk_pass; else rk_fail "stalled: the staging server never ran"; fi
+SP=$(im_staging_port "$RK_DATA" "$DB")
+STAGED=$(sed -n 's/^pid=//p' "$RK_DATA/databases/$DB.import/rdbkeep-import")
+kill -STOP "$STAGED"
+rk_wait_task "$TASK" 60
+rk_check_eq "stalled: task" processing-error "$RK_TASK_STATUS"
+rk_check_contains "stalled: why" "has read nothing for 3 s" "$(jqb .response.error.description)"
+rk_check_eq "stalled: the same process serves" "$PID" "$(im_pid "$PORT" "$PW")"
+rk_check_eq "stalled: the old data" "$BEFORE" "$(bk_source_digest "$PORT" "$PW")"
+if im_alive "$STAGED"; then rk_fail "stalled: the staging server still runs"; else rk_pass; fi
+im_no_staging "stalled" "$RK_DATA" "$DB"
+im_port_closed "stalled: the staging server" "$SP"
+rk_daemon_stop
+rk_check_eq "clean exit" 0 "$RK_DAEMON_RC"
 
 rk_finish
