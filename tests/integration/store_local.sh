@@ -86,7 +86,7 @@ if out=$("${RK_STORE[@]}" rm "$D/a/big.rdb" 2>&1); then rk_pass; else rk_fail "l
 rk_check_eq "local rm removed it" "absent" "$([ -e "$D/a/big.rdb" ] || echo absent)"
 st_expect_fail "local rm missing" "No such file" "" "${RK_STORE[@]}" rm "$D/a/big.rdb"
 st_expect_fail "local rm folder" "is a directory" "" "${RK_STORE[@]}" rm "$D/a/b"
-st_expect_fail "local read folder" "not a regular file" "" "${RK_STORE[@]}" cp "$D/a" -
+st_expect_fail "local read folder" "is a directory" "" "${RK_STORE[@]}" cp "$D/a" -
 st_expect_fail "local read missing" "No such file" "" "${RK_STORE[@]}" cp "$D/missing.rdb" -
 st_expect_fail "local stat missing" "No such file" "" "${RK_STORE[@]}" stat "$D/missing.rdb"
 st_expect_fail "local unwritable place" "cannot" "" "${RK_STORE[@]}" cp "$RK_TMP/small" "/proc/rdbkeep-test.rdb"
