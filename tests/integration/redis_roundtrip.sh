@@ -17,13 +17,9 @@ DBG=(--enable-debug-command yes)
 # run VAR CMD...: runs CMD, VAR gets its output (stdout and stderr) and
 # VAR_RC its exit code; the output must never hold a password.
 run() {
-    local _var=$1 _rc=0 _text
-    shift
-    _text=$("$@" 2>&1) || _rc=$?
-    printf -v "$_var" '%s' "$_text"
-    printf -v "${_var}_RC" '%s' "$_rc"
-    rk_check_not_contains "no password in the output of: ${*:1:3}" "$PASS" "$_text"
-    rk_check_not_contains "no encoded password in the output of: ${*:1:3}" "$PASS_ENC" "$_text"
+    rr_run "$@"
+    rk_check_not_contains "no password in the output of: ${*:2:3}" "$PASS" "${!1}"
+    rk_check_not_contains "no encoded password in the output of: ${*:2:3}" "$PASS_ENC" "${!1}"
 }
 
 # ---- the source, behind a password ----------------------------------------------------
