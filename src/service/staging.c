@@ -414,7 +414,12 @@ static int died(struct staging *st, int status, const char *when, struct rk_err 
 {
     char how[64], why[400];
     describe_exit(status, how, sizeof(how));
-    if (!first_error(st, why, sizeof(why))) sup_log_tail(st->final, why, sizeof(why));
+    /* A server killed from outside (the OOM killer, an operator) logged no
+     * reason: its last lines would only mislead. */
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+        snprintf(why, sizeof(why), "no reason in its log (the kernel's OOM killer, or kill -9)");
+    else if (!first_error(st, why, sizeof(why)))
+        sup_log_tail(st->final, why, sizeof(why));
     st->pid = 0;
     return rk_err_set(err, "the staging redis-server %s %s: %s", how, when,
                       why[0] ? why : "no log");

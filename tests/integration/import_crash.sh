@@ -13,7 +13,8 @@
 # redis-server, and a replica resyncs to the new data. Data is judged by
 # DEBUG DIGEST of scratch servers loading it (tests/lib/backup.sh). Last, a
 # staging server that stops reading (SIGSTOP) makes the import give up
-# (RDBKEEP_TEST_IMPORT_STALL_SEC shortens the wait), the old data serving.
+# (RDBKEEP_TEST_IMPORT_STALL_SEC shortens the wait), and one killed with -9 is
+# reported as such, the old data serving in both.
 # timeout: 300
 source "$(dirname "$0")/../lib/common.sh"
 source "$RDBKEEP_SRC/tests/lib/daemon.sh"
@@ -217,6 +218,20 @@ rk_check_eq "stalled: the old data" "$BEFORE" "$(bk_source_digest "$PORT" "$PW")
 if im_alive "$STAGED"; then rk_fail "stalled: the staging server still runs"; else rk_pass; fi
 im_no_staging "stalled" "$RK_DATA" "$DB"
 im_port_closed "stalled: the staging server" "$SP"
+
+# ---- a staging server killed from outside (as the OOM killer would) ----
+api POST "$DBS/$DB/import" "{\"sourceType\": \"http\", \"importFromUri\": [\"$URL/slow/big.rdb\"]}"
+TASK=$(jqb .taskId)
+if im_wait_staging "$RK_DATA" "$DB"; then rk_pass; else rk_fail "killed: the staging server never ran"; fi
+STAGED=$(sed -n 's/^pid=//p' "$RK_DATA/databases/$DB.import/rdbkeep-import")
+kill -9 "$STAGED"
+rk_wait_task "$TASK" 60
+rk_check_eq "killed: task" processing-error "$RK_TASK_STATUS"
+rk_check_contains "killed: what happened" "was killed by signal 9" "$(jqb .response.error.description)"
+rk_check_contains "killed: no misleading log lines" "no reason in its log" "$(jqb .response.error.description)"
+rk_check_eq "killed: the same process serves" "$PID" "$(im_pid "$PORT" "$PW")"
+rk_check_eq "killed: the old data" "$BEFORE" "$(bk_source_digest "$PORT" "$PW")"
+im_no_staging "killed" "$RK_DATA" "$DB"
 rk_daemon_stop
 rk_check_eq "clean exit" 0 "$RK_DAEMON_RC"
 
