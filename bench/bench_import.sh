@@ -41,24 +41,6 @@ cli() { redis-cli -p "$PORT" -a benchpw --no-auth-warning "$@"; }
 
 now() { date +%s.%N; }
 
-# startup_load VAR: a redis-server started on the RDB, timed until it answers
-# PING (it answers LOADING until the dataset is in).
-startup_load() {
-    local port t0 t1 pid
-    port=$(rk_free_port)
-    mkdir -p "$RK_TMP/startup"
-    t0=$(now)
-    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" \
-        --dbfilename "$(basename "$rdb")" --logfile "$RK_TMP/startup/redis.log" &
-    pid=$!
-    rk_track_pid "$pid"
-    until [ "$(redis-cli -p "$port" PING 2>/dev/null)" = PONG ]; do sleep 0.05; done
-    t1=$(now)
-    STARTUP_KEYS=$(redis-cli -p "$port" DBSIZE)
-    rk_stop_pid "$pid"
-    wait "$pid" 2>/dev/null || true
-    printf -v "$1" '%.2f' "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b - a}')"
-}
 
 # import VAR: POST .../import, timed until the task completes.
 import() {
@@ -83,7 +65,7 @@ import() {
 
 best_base="" best_import=""
 for i in $(seq "$runs"); do
-    startup_load t_base
+    bench_startup_load t_base "$rdb"
     import t_import
     [ "$IMPORT_KEYS" = "$STARTUP_KEYS" ] || { echo "import holds $IMPORT_KEYS keys, start-up $STARTUP_KEYS" >&2; exit 1; }
     rk_log "run $i: start-up load $t_base s, import $t_import s ($IMPORT_KEYS keys)"

@@ -11,28 +11,7 @@ source "$(dirname "$0")/lib.sh"
 rdb=$(bench_std_rdb)
 runs=${BENCH_RUNS:-3}
 restore_runs=${BENCH_RESTORE_RUNS:-1}
-dir=$(cd "$(dirname "$rdb")" && pwd)
 cat "$rdb" >/dev/null # the page cache holds the file for every contender
-
-now() { date +%s.%N; }
-
-# startup_load VAR: a redis-server started on the RDB, timed until it answers
-# PING (it answers LOADING until the dataset is in).
-startup_load() {
-    local port t0 t1 pid
-    port=$(rk_free_port)
-    mkdir -p "$RK_TMP/startup"
-    t0=$(now)
-    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$dir" \
-        --dbfilename "$(basename "$rdb")" --logfile "$RK_TMP/startup/redis.log" &
-    pid=$!
-    rk_track_pid "$pid"
-    until [ "$(redis-cli -p "$port" PING 2>/dev/null)" = PONG ]; do sleep 0.05; done
-    t1=$(now)
-    STARTUP_KEYS=$(redis-cli -p "$port" DBSIZE)
-    rk_stop_pid "$pid"
-    printf -v "$1" '%.2f' "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b - a}')"
-}
 
 # push VAR [OPTIONS]: rdbkeep rdb push into an empty redis-server; VAR_RSS
 # gets the peak RSS in KiB.
@@ -47,7 +26,7 @@ push() {
 
 best_base="" best_push="" push_rss=""
 for i in $(seq "$runs"); do
-    startup_load t_base
+    bench_startup_load t_base "$rdb"
     push t_push
     [ "$PUSH_KEYS" = "$STARTUP_KEYS" ] || { echo "push loaded $PUSH_KEYS keys, start-up $STARTUP_KEYS" >&2; exit 1; }
     rk_log "run $i: start-up load $t_base s, rdb push $t_push s ($PUSH_KEYS keys)"

@@ -58,3 +58,24 @@ bench_best() {
 
 # bench_ratio A B: prints A/B with two decimals.
 bench_ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", (b > 0 ? a / b : 0)}'; }
+
+# bench_startup_load VAR RDB: the baseline of the loaders: a redis-server
+# started on RDB, timed until it answers PING (it answers LOADING until the
+# dataset is in); STARTUP_KEYS gets the keys it then holds.
+bench_startup_load() {
+    local rdb=$2 port t0 t1 pid
+    port=$(rk_free_port)
+    mkdir -p "$RK_TMP/startup"
+    t0=$(date +%s.%N)
+    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+        --dir "$(cd "$(dirname "$rdb")" && pwd)" --dbfilename "$(basename "$rdb")" \
+        --logfile "$RK_TMP/startup/redis.log" &
+    pid=$!
+    rk_track_pid "$pid"
+    until [ "$(redis-cli -p "$port" PING 2>/dev/null)" = PONG ]; do sleep 0.05; done
+    t1=$(date +%s.%N)
+    STARTUP_KEYS=$(redis-cli -p "$port" DBSIZE)
+    rk_stop_pid "$pid"
+    wait "$pid" 2>/dev/null || true
+    printf -v "$1" '%.2f' "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b - a}')"
+}
