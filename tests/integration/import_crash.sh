@@ -34,7 +34,7 @@ im_save_file NEW "$SRC" "$SRC_DIR" new.rdb
 cp "$NEW" "$EMU_WWW/new.rdb"
 NEWD=$(bk_file_digest "$NEW")
 redis-cli -p "$SRC" FLUSHALL >/dev/null
-im_fill_random "$SRC" 24
+bk_fill_random "$SRC" "" 24
 im_save_file BIG "$SRC" "$SRC_DIR" big.rdb
 cp "$BIG" "$EMU_WWW/slow/big.rdb"
 rk_log "new data: $NEWD"

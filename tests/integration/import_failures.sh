@@ -42,7 +42,7 @@ head -c 100000 /dev/urandom >"$W/random.rdb"
 gzip -c "$W/text.rdb" >"$W/text.rdb.gz"
 cp "$GOOD" "$W/same-keys.rdb"
 redis-cli -p "$SRC" FLUSHALL >/dev/null
-im_fill_random "$SRC" 48
+bk_fill_random "$SRC" "" 48
 im_save_file BIG "$SRC" "$SRC_DIR" big.rdb
 cp "$BIG" "$W/big.rdb"
 cp "$BIG" "$W/slow/big.rdb"

@@ -103,7 +103,8 @@ bk_check_manifest() {
 }
 
 # bk_fill_random PORT PASSWORD MB: MB megabytes of random (incompressible)
-# 4 KiB values, so that a backup moves that much and takes a while.
+# 4 KiB values, so that a backup moves that much and takes a while (PASSWORD
+# empty: a server without one).
 bk_fill_random() {
     local port=$1 pw=$2 mb=$3
     python3 -c '
@@ -113,5 +114,5 @@ for i in range(int(sys.argv[1]) * 256):
     key = b"r:%d" % i
     val = os.urandom(4096)
     out.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$4096\r\n%s\r\n" % (len(key), key, val))
-' "$mb" | REDISCLI_AUTH="$pw" redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning --pipe >/dev/null
+' "$mb" | env ${pw:+"REDISCLI_AUTH=$pw"} redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning --pipe >/dev/null
 }

@@ -94,19 +94,6 @@ im_port_closed() {
     fi
 }
 
-# im_fill_random PORT MB: MB megabytes of random (incompressible) 4 KiB
-# values in a scratch redis-server without a password.
-im_fill_random() {
-    python3 -c '
-import os, sys
-out = sys.stdout.buffer
-for i in range(int(sys.argv[1]) * 256):
-    key = b"r:%d" % i
-    val = os.urandom(4096)
-    out.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$4096\r\n%s\r\n" % (len(key), key, val))
-' "$2" | redis-cli -p "$1" --pipe >/dev/null
-}
-
 # im_wait_staging DATA_DIR DB: until the staging server of an import runs
 # (its marker names its port and the port answers); 0 if it did in 20 s.
 im_wait_staging() {
