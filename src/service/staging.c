@@ -50,7 +50,8 @@ struct staging {
     pid_t logged_pid; /* the last one started: its log lines carry it */
     int fifo_fd, keep_fd;
     int pipe_size;
-    redisContext *ctl; /* once it has loaded */
+    unsigned stall_sec; /* STALL_SEC, or the test's */
+    redisContext *ctl;  /* once it has loaded */
     bool committed;
     uint64_t limit; /* the database's maxmemory */
     /* The memory watch while it loads: loading ignores maxmemory. */
@@ -325,6 +326,7 @@ struct staging *staging_new(struct rk_service *svc, const struct rk_db *db, bool
     st->replaced = xasprintf("%s.replaced", st->final);
     st->fifo_fd = st->keep_fd = -1;
     st->limit = db_maxmemory_bytes(db);
+    st->stall_sec = stall_sec();
     atomic_init(&st->watch_stop, false);
     atomic_init(&st->over, false);
     atomic_init(&st->used, 0);
@@ -587,10 +589,10 @@ static int refill_wait(struct staging *st, struct rk_err *err)
         }
         /* Alive but reading nothing (stopped, or hung): without this the
          * import would wait until someone cancels it. */
-        if (now - last_read >= (uint64_t)stall_sec() * 1000000000u) {
+        if (now - last_read >= (uint64_t)st->stall_sec * 1000000000u) {
             kill_staging(st);
             return rk_err_set(err, "the staging redis-server has read nothing for %u s",
-                              stall_sec());
+                              st->stall_sec);
         }
     }
 }
