@@ -21,7 +21,6 @@
 #define IMPORT_COMMAND        "databaseImportRequest"
 #define IMPORT_STATUS_COMMAND "databaseImportStatusRequest"
 #define CHUNK                 (1u << 20)
-#define GIB                   1073741824.0
 
 struct job {
     struct rk_task_run *run;
