@@ -1004,7 +1004,8 @@ static void recover_one(struct rk_service *svc, int64_t id)
     if (exists(replaced) && !exists(final) && rename(replaced, final) < 0)
         rk_log(RK_LOG_ERROR, "import", "msg=\"old directory not put back\" dir=\"%s\" err=\"%s\"",
                replaced, strerror(errno));
-    if (read_marker(final, &m)) {
+    bool committed = read_marker(final, &m);
+    if (committed) {
         /* Committed: the new data is the database's. */
         pid_t pid = m.pid ? m.pid : sup_read_pidfile(final);
         bool adopted = found && pid > 0 && sup_is_redis(svc->sup, pid, db.port);
@@ -1024,7 +1025,7 @@ static void recover_one(struct rk_service *svc, int64_t id)
                "db=%lld new_primary=%s",
                (long long)id, adopted ? "adopted" : "started from its files");
     }
-    if (exists(replaced) || read_marker(final, &m)) finish_swap(svc->db_root, final, replaced);
+    if (exists(replaced) || committed) finish_swap(svc->db_root, final, replaced);
     if (found) rk_db_clear(&db);
     free(final);
     free(dir);
