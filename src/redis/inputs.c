@@ -14,10 +14,9 @@ static int run_one(const struct input_run *run, size_t i, rdb_handler_fn handler
     uint64_t size = 0;
     struct io_source *src = in->open(in->arg, i, &size, err);
     if (!src) return -1;
-    static struct io_counter unused;
     struct io_gunzip_info gz = {0};
     struct io_gunzip_opts go = {.info = &gz};
-    src = io_count_source_new(src, run->progress ? &run->progress->bytes : &unused);
+    if (run->progress) src = io_count_source_new(src, &run->progress->bytes);
     src = io_gunzip_source_new(src, &go);
     struct rdb_reader *r = rdb_reader_new(NULL, handler, ctx);
     if (run->file_begin) run->file_begin(run->ctx, i, r);
