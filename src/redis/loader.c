@@ -39,7 +39,6 @@ struct loader {
     struct rk_buf raw;
     struct rdb_reader *nested;
     bool nested_done;
-    bool in_module_aux;
     bool typed_failed;
     bool target_failed;
 };
@@ -321,15 +320,12 @@ static int dispatch(struct loader *l, const struct rdb_event *ev, struct rk_err 
     switch (ev->type) {
     case RDB_EVENT_START: l->src_version = ev->u.start.version; return 0;
     case RDB_EVENT_FUNCTION: return load_function(l, &ev->u.function, err);
-    case RDB_EVENT_MODULE_AUX:
-        l->st->module_aux_dropped++;
-        l->in_module_aux = true;
-        return 0;
-    case RDB_EVENT_MODULE_AUX_END: l->in_module_aux = false; return 0;
+    case RDB_EVENT_MODULE_AUX: l->st->module_aux_dropped++; return 0;
     case RDB_EVENT_KEY: return key_begin(l, ev, err);
     case RDB_EVENT_RAW: return key_raw(l, ev, err);
     case RDB_EVENT_VALUE:
-        if (l->state == KEY_NONE || l->in_module_aux) return 0;
+        /* Outside a key (module aux values too): nothing to load. */
+        if (l->state == KEY_NONE) return 0;
         return rdb_dumper_event(l->dumper, ev, err);
     case RDB_EVENT_KEY_END: return key_end(l, ev, err);
     default: return 0;
