@@ -61,6 +61,12 @@ char *backup_files_json(const struct backup_file *files, size_t n);
 char **backup_files_names(const char *files_json, size_t *n);
 void backup_file_clear(struct backup_file *f);
 
+/* path parses as a backup place of this type (STORE_TYPE_ANY: by its
+ * scheme), is absolute when local, and is writable; else a 400
+ * DATABASE_INVALID_BACKUP_PATH. what starts the messages ("periodicBackupPath",
+ * "backup path s3://..."): it must show no secret. */
+int backup_path_check(const char *what, const char *path, enum store_type type, struct rk_fail *f);
+
 /* When the schedule s of db is next due (schedule_next_due from the start of
  * its last backup to the schedule's destination). The scheduler thread and
  * GET database both ask this, so they agree. -1 if the catalog failed. */

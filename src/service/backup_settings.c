@@ -13,14 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const storage_types[] = {"aws-s3", "google-blob-storage", "azure-blob-storage", "ftp",
-                                            "local"};
+static const char *const storage_types[] = {"aws-s3", "google-blob-storage", "azure-blob-storage",
+                                            "ftp", "local"};
 
 #define BAD_PATH "DATABASE_INVALID_BACKUP_PATH"
 
-/* path parses as a backup place of this type (STORE_TYPE_ANY: by its
- * scheme) and is writable. what names the field in messages. */
-static int check_path(const char *what, const char *path, enum store_type type, struct rk_fail *f)
+int backup_path_check(const char *what, const char *path, enum store_type type, struct rk_fail *f)
 {
     struct rk_err err;
     struct store_uri *u = store_uri_parse(path, type, STORE_URI_PREFIX, NULL, &err);
@@ -30,8 +28,7 @@ static int check_path(const char *what, const char *path, enum store_type type, 
     bool relative = kind == STORE_LOCAL && (!u->path || u->path[0] != '/');
     store_uri_free(u);
     /* The daemon's working directory is no place for backups. */
-    if (relative)
-        return rk_fail_set(f, 400, BAD_PATH, "%s: a local path must be absolute", what);
+    if (relative) return rk_fail_set(f, 400, BAD_PATH, "%s: a local path must be absolute", what);
     if (!writable)
         return rk_fail_set(f, 400, BAD_PATH, "%s: backups cannot be written to %s locations", what,
                            store_kind_name(kind));
@@ -41,7 +38,7 @@ static int check_path(const char *what, const char *path, enum store_type type, 
 int rk_service_backup_path_check(const char *path, struct rk_fail *f)
 {
     if (!path[0]) return rk_fail_set(f, 400, BAD_PATH, "adhocBackupPath: empty");
-    return check_path("adhocBackupPath", path, STORE_TYPE_ANY, f);
+    return backup_path_check("adhocBackupPath", path, STORE_TYPE_ANY, f);
 }
 
 static int check_retention(json_t *r, struct rk_fail *f)
@@ -72,13 +69,15 @@ static int check_remote(const char *text, struct rk_fail *f)
     int hours = interval ? schedule_interval_hours(interval) : 24;
     enum store_type st;
     if (hours < 0) {
-        rc = rk_fail_set(f, 400, "DATABASE_INVALID_BACKUP_INTERVAL",
-                         "remoteBackup.interval: '%.40s' is not one of every-1-hours, every-2-hours, "
-                         "every-4-hours, every-6-hours, every-12-hours, every-24-hours",
-                         interval);
+        rc = rk_fail_set(
+            f, 400, "DATABASE_INVALID_BACKUP_INTERVAL",
+            "remoteBackup.interval: '%.40s' is not one of every-1-hours, every-2-hours, "
+            "every-4-hours, every-6-hours, every-12-hours, every-24-hours",
+            interval);
     } else if (time && schedule_parse_time(time) < 0) {
-        rc = rk_fail_set(f, 400, "DATABASE_INVALID_BACKUP_TIME_UTC",
-                         "remoteBackup.timeUTC: '%.40s' is not a time as HH:MM (00:00 to 23:59, UTC)", time);
+        rc = rk_fail_set(
+            f, 400, "DATABASE_INVALID_BACKUP_TIME_UTC",
+            "remoteBackup.timeUTC: '%.40s' is not a time as HH:MM (00:00 to 23:59, UTC)", time);
     } else if (time && hours != 12 && hours != 24) {
         rc = rk_fail_set(f, 400, "DATABASE_INVALID_BACKUP_INTERVAL_AND_TIME_UTC_MISMATCH",
                          "remoteBackup.timeUTC: a start time goes only with every-12-hours or "
@@ -100,7 +99,7 @@ static int check_remote(const char *text, struct rk_fail *f)
                              "google-blob-storage, azure-blob-storage, ftp, local",
                              type);
         else
-            rc = check_path("remoteBackup.storagePath", path, st, f);
+            rc = backup_path_check("remoteBackup.storagePath", path, st, f);
     }
     json_t *r = json_object_get(rb, "retention");
     if (rc == 0 && json_is_object(r)) rc = check_retention(r, f);
@@ -113,17 +112,18 @@ int backup_settings_check(const struct rk_db_spec *spec, const struct rk_db *cur
 {
     bool periodic = spec->has_periodic_backup_path ? spec->periodic_backup_path[0] != '\0'
                                                    : current && current->periodic_backup_path;
-    bool remote = spec->has_remote_backup ? spec->remote_backup_active
-                                          : current && current->remote_backup;
+    bool remote =
+        spec->has_remote_backup ? spec->remote_backup_active : current && current->remote_backup;
     if (periodic && remote)
         return rk_fail_set(f, 400, BAD_PATH,
                            "periodicBackupPath and remoteBackup: a database backs up to one of "
                            "them; remove one (periodicBackupPath \"\" or remoteBackup "
                            "{\"active\": false})");
     if (spec->has_periodic_backup_path && spec->periodic_backup_path[0] &&
-        check_path("periodicBackupPath", spec->periodic_backup_path, STORE_TYPE_ANY, f) < 0)
+        backup_path_check("periodicBackupPath", spec->periodic_backup_path, STORE_TYPE_ANY, f) < 0)
         return -1;
-    if (spec->has_remote_backup && spec->remote_backup_active && check_remote(spec->remote_backup, f) < 0)
+    if (spec->has_remote_backup && spec->remote_backup_active &&
+        check_remote(spec->remote_backup, f) < 0)
         return -1;
     return 0;
 }

@@ -335,21 +335,11 @@ static int choose_destination(struct job *j, const struct backup_schedule *sched
         return job_fail(j, "DATABASE_INVALID_BACKUP_PATH", 400,
                         "remoteBackup.storageType '%.40s' is not a backup destination type",
                         type_name);
-    struct rk_err err;
-    struct store_uri *u = store_uri_parse(j->destination, j->type, STORE_URI_PREFIX, NULL, &err);
-    if (!u)
-        return job_fail(j, "DATABASE_INVALID_BACKUP_PATH", 400, "backup path %s: %s", j->shown,
-                        err.msg);
-    bool writable = store_kind_writable(u->kind);
-    bool relative = u->kind == STORE_LOCAL && (!u->path || u->path[0] != '/');
-    store_uri_free(u);
-    if (relative)
-        return job_fail(j, "DATABASE_INVALID_BACKUP_PATH", 400,
-                        "backup path %s: a local path must be absolute", j->shown);
-    if (!writable)
-        return job_fail(j, "DATABASE_INVALID_BACKUP_PATH", 400,
-                        "backup path %s: backups cannot be written there", j->shown);
-    return 0;
+    char *what = xasprintf("backup path %s", j->shown);
+    struct rk_fail f;
+    int rc = backup_path_check(what, j->destination, j->type, &f);
+    free(what);
+    return rc < 0 ? job_fail(j, f.type, f.http, "%s", f.description) : 0;
 }
 
 static void server_version(const char *server, const char *fallback, char *out, size_t len)
@@ -410,8 +400,9 @@ static void set_resource(struct rk_task_run *run, int64_t db_id, json_t *resourc
 
 /* Takes the snapshots and writes the manifest; fills files. -1 after
  * rk_task_fail. */
-static int take_backup(struct job *j, struct rk_backup *row, struct backup_file *files, size_t n,
-                       char **file_uris, const char *manifest_uri)
+static int take_backup(struct job *j, struct rk_backup *row, const char *stem,
+                       struct backup_file *files, size_t n, char **file_uris,
+                       const char *manifest_uri)
 {
     struct rk_err err;
     char why[128];
@@ -467,14 +458,12 @@ static int take_backup(struct job *j, struct rk_backup *row, struct backup_file 
         .finished_ms = row->finished_ms,
         .redis_version = version,
         .server = server,
+        .stem = stem,
         .scheduled = j->scheduled,
         .files = files,
         .nfiles = n,
     };
-    char *stem = backup_stem(j->db.name, j->db_id, row->started_ms);
-    m.stem = stem;
     char *text = backup_manifest_render(&m);
-    free(stem);
     int rc = -1, store_result = STORE_OK;
     for (unsigned attempt = 1; attempt <= BACKUP_ATTEMPTS; attempt++) {
         rc = write_small(j, manifest_uri, text, &store_result, &err);
@@ -510,6 +499,7 @@ static int run_backup(struct rk_task_run *run)
     struct backup_file *files = NULL;
     char **file_uris = NULL;
     char *manifest_uri = NULL;
+    char *stem = NULL;
     size_t n = 0;
     int rc = -1;
 
@@ -535,7 +525,7 @@ static int run_backup(struct rk_task_run *run)
     /* Names: one file per shard and the manifest, under the destination. */
     row.started_ms = rk_now_ms();
     n = j.db.shards > 0 ? (size_t)j.db.shards : 1;
-    char *stem = backup_stem(j.db.name, j.db_id, row.started_ms);
+    stem = backup_stem(j.db.name, j.db_id, row.started_ms);
     files = xcalloc(n, sizeof(*files));
     file_uris = xcalloc(n, sizeof(*file_uris));
     for (size_t i = 0; i < n; i++) {
@@ -547,7 +537,6 @@ static int run_backup(struct rk_task_run *run)
     char *manifest_name = backup_manifest_name(stem);
     manifest_uri = store_uri_join(j.destination, manifest_name, &err);
     free(manifest_name);
-    free(stem);
     for (size_t i = 0; i < n; i++)
         if (!file_uris[i]) manifest_uri = (free(manifest_uri), NULL);
     if (!manifest_uri) {
@@ -583,7 +572,7 @@ static int run_backup(struct rk_task_run *run)
            rk_task_id(run), (long long)j.db_id, (long long)row.id, j.shown,
            j.scheduled ? "yes" : "no");
 
-    if (take_backup(&j, &row, files, n, file_uris, manifest_uri) < 0) {
+    if (take_backup(&j, &row, stem, files, n, file_uris, manifest_uri) < 0) {
         snprintf(row.status, sizeof(row.status), "%s", BACKUP_FAILED);
         row.finished_ms = rk_now_ms();
         free(row.error);
@@ -631,6 +620,7 @@ done:
     free(files);
     free(file_uris);
     free(manifest_uri);
+    free(stem);
     rk_backup_clear(&row);
     schedule_clear(&sched);
     free(j.adhoc);
