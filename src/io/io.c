@@ -560,14 +560,20 @@ struct count_sink {
     struct io_counter *counter;
 };
 
+/* Adds n to the counter and tells its on_count hook. */
+static int count_add(struct io_counter *counter, uint64_t n, struct rk_err *err)
+{
+    uint64_t total = atomic_fetch_add_explicit(&counter->bytes, n, memory_order_relaxed) + n;
+    if (counter->on_count && counter->on_count(counter->on_count_arg, total))
+        return rk_err_set(err, "cancelled");
+    return 0;
+}
+
 static int count_sink_write(struct io_sink *s, const void *data, size_t len, struct rk_err *err)
 {
     struct count_sink *c = (struct count_sink *)s;
     if (io_sink_write(s->next, data, len, err) < 0) return -1;
-    uint64_t total = atomic_fetch_add_explicit(&c->counter->bytes, len, memory_order_relaxed) + len;
-    if (c->counter->on_count && c->counter->on_count(c->counter->on_count_arg, total))
-        return rk_err_set(err, "cancelled");
-    return 0;
+    return count_add(c->counter, len, err);
 }
 
 static const struct io_sink_ops count_sink_ops = {
@@ -595,44 +601,12 @@ static ssize_t count_source_read(struct io_source *s, void *buf, size_t cap, str
 {
     struct count_source *c = (struct count_source *)s;
     ssize_t n = io_source_read(s->upstream, buf, cap, err);
-    if (n > 0) {
-        uint64_t total =
-            atomic_fetch_add_explicit(&c->counter->bytes, (uint64_t)n, memory_order_relaxed) +
-            (uint64_t)n;
-        if (c->counter->on_count && c->counter->on_count(c->counter->on_count_arg, total))
-            return rk_err_set(err, "cancelled");
-    }
+    if (n > 0 && count_add(c->counter, (uint64_t)n, err) < 0) return -1;
     return n;
 }
 
 static const struct io_source_ops count_source_ops = {"counter", count_source_read,
                                                       plain_source_free};
-
-/* The count source's pump: the upstream pumps into a borrowed tap that counts
- * on its way to dst (the tap does not own dst). */
-struct count_tap {
-    struct io_sink base;
-    struct io_sink *dst;
-    struct io_counter *counter;
-};
-
-static int count_tap_write(struct io_sink *s, const void *data, size_t len, struct rk_err *err)
-{
-    struct count_tap *t = (struct count_tap *)s;
-    if (io_sink_write(t->dst, data, len, err) < 0) return -1;
-    uint64_t total = atomic_fetch_add_explicit(&t->counter->bytes, len, memory_order_relaxed) + len;
-    if (t->counter->on_count && t->counter->on_count(t->counter->on_count_arg, total))
-        return rk_err_set(err, "cancelled");
-    return 0;
-}
-
-static const struct io_sink_ops count_tap_ops = {
-    .name = "counter",
-    .write = count_tap_write,
-    .close = nothing_to_close,
-    .abort = nothing_to_abort,
-    .free = plain_free,
-};
 
 static int count_source_pump(struct io_source *s, struct io_sink *dst, uint64_t *copied,
                              struct rk_err *err)
@@ -640,9 +614,10 @@ static int count_source_pump(struct io_source *s, struct io_sink *dst, uint64_t 
     struct count_source *c = (struct count_source *)s;
     struct io_source *up = s->upstream;
     if (!up->pump || up->failed || up->ended) return IO_DECLINED;
-    struct count_tap tap;
-    io_sink_init(&tap.base, &count_tap_ops, NULL);
-    tap.dst = dst;
+    /* The upstream pumps into a count sink that counts on its way to dst: on
+     * the stack, never closed or freed, so it only borrows dst. */
+    struct count_sink tap;
+    io_sink_init(&tap.base, &count_sink_ops, dst);
     tap.counter = c->counter;
     int rc = up->pump(up, &tap.base, copied, err);
     if (rc < 0)
