@@ -113,7 +113,6 @@ struct rk_scheduler *scheduler_new(struct rk_service *svc);
 int scheduler_start(struct rk_scheduler *s, struct rk_err *err);
 void scheduler_stop(struct rk_scheduler *s);
 void scheduler_free(struct rk_scheduler *s);
-/* Files of interrupted backups, for the scheduler thread to delete. */
 
 /* ---- imports: job_import.c, staging.c, import_rules.c ---- */
 
