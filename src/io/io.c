@@ -155,6 +155,20 @@ static int copy_loop(struct io_source *src, struct io_sink *dst, uint64_t *copie
     return rc;
 }
 
+/* Runs src's pump into dst, if it has one and is still open (else
+ * IO_DECLINED), and records how it ended. */
+static int source_pump(struct io_source *src, struct io_sink *dst, uint64_t *copied,
+                       struct rk_err *err)
+{
+    if (!src->pump || src->failed || src->ended) return IO_DECLINED;
+    int rc = src->pump(src, dst, copied, err);
+    if (rc < 0)
+        src->failed = true;
+    else if (rc == 0)
+        src->ended = true;
+    return rc;
+}
+
 int io_sink_write_from(struct io_sink *s, struct io_source *src, uint64_t *copied,
                        struct rk_err *err)
 {
@@ -166,13 +180,7 @@ int io_sink_write_from(struct io_sink *s, struct io_source *src, uint64_t *copie
                           s->state == IO_FAILED ? "an error" : "close");
     int rc = IO_DECLINED;
     if (s->write_from) rc = s->write_from(s, src, copied, err);
-    if (rc == IO_DECLINED && src->pump && !src->failed && !src->ended) {
-        rc = src->pump(src, s, copied, err);
-        if (rc < 0)
-            src->failed = true;
-        else if (rc == 0)
-            src->ended = true;
-    }
+    if (rc == IO_DECLINED) rc = source_pump(src, s, copied, err);
     if (rc == IO_DECLINED) return copy_loop(src, s, copied, err);
     if (rc < 0 && s->state == IO_OPEN) s->state = IO_FAILED;
     return rc < 0 ? -1 : 0;
@@ -612,19 +620,12 @@ static int count_source_pump(struct io_source *s, struct io_sink *dst, uint64_t 
                              struct rk_err *err)
 {
     struct count_source *c = (struct count_source *)s;
-    struct io_source *up = s->upstream;
-    if (!up->pump || up->failed || up->ended) return IO_DECLINED;
     /* The upstream pumps into a count sink that counts on its way to dst: on
      * the stack, never closed or freed, so it only borrows dst. */
     struct count_sink tap;
     io_sink_init(&tap.base, &count_sink_ops, dst);
     tap.counter = c->counter;
-    int rc = up->pump(up, &tap.base, copied, err);
-    if (rc < 0)
-        up->failed = true;
-    else if (rc == 0)
-        up->ended = true;
-    return rc;
+    return source_pump(s->upstream, &tap.base, copied, err);
 }
 
 struct io_source *io_count_source_new(struct io_source *upstream, struct io_counter *counter)
