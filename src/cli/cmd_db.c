@@ -205,34 +205,39 @@ static int list_subscription(struct api_client *c, long long sub, json_t *all)
     }
 }
 
+/* The databases of every subscription; on a failure, those listed before it. */
+static int list_all_subscriptions(struct api_client *c, json_t *all)
+{
+    json_t *subs;
+    struct rk_err err;
+    long st = api_call(c, "GET", "/v1/subscriptions", NULL, &subs, &err);
+    if (st != 200) {
+        if (st < 0)
+            fprintf(stderr, "rdbkeep %s: %s\n", CMD, err.msg);
+        else
+            api_print_error(CMD, st, subs);
+        json_decref(subs);
+        return -1;
+    }
+    int rc = 0;
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(subs, "subscriptions"), i, s)
+    {
+        if (rc == 0) rc = list_subscription(c, json_integer_value(json_object_get(s, "id")), all);
+    }
+    json_decref(subs);
+    return rc;
+}
+
 static int db_list(struct api_client *c, const struct db_opts *o)
 {
     json_t *all = json_array();
     int rc = 0;
-    if (o->subscription) {
+    if (o->subscription)
         rc = list_subscription(c, o->subscription, all);
-    } else {
-        json_t *subs;
-        struct rk_err err;
-        long st = api_call(c, "GET", "/v1/subscriptions", NULL, &subs, &err);
-        if (st != 200) {
-            if (st < 0)
-                fprintf(stderr, "rdbkeep %s: %s\n", CMD, err.msg);
-            else
-                api_print_error(CMD, st, subs);
-            json_decref(subs);
-            json_decref(all);
-            return CLI_EXIT_FAIL;
-        }
-        size_t i;
-        json_t *s;
-        json_array_foreach(json_object_get(subs, "subscriptions"), i, s)
-        {
-            if (rc == 0)
-                rc = list_subscription(c, json_integer_value(json_object_get(s, "id")), all);
-        }
-        json_decref(subs);
-    }
+    else
+        rc = list_all_subscriptions(c, all);
     if (rc == 0) {
         if (c->json) {
             api_print_json(all);
@@ -364,36 +369,19 @@ static int db_get(struct api_client *c, long long sub, long long id)
 static int find_subscription(struct api_client *c, long long id, long long *sub)
 {
     json_t *all = json_array();
-    json_t *subs;
-    struct rk_err err;
-    long st = api_call(c, "GET", "/v1/subscriptions", NULL, &subs, &err);
+    int lrc = list_all_subscriptions(c, all);
     int rc = -1;
-    if (st != 200) {
-        if (st < 0)
-            fprintf(stderr, "rdbkeep %s: %s\n", CMD, err.msg);
-        else
-            api_print_error(CMD, st, subs);
-    } else {
-        size_t i;
-        json_t *s;
-        int lrc = 0;
-        json_array_foreach(json_object_get(subs, "subscriptions"), i, s)
-        {
-            if (lrc == 0)
-                lrc = list_subscription(c, json_integer_value(json_object_get(s, "id")), all);
+    size_t i;
+    json_t *db;
+    json_array_foreach(all, i, db)
+    {
+        if (json_integer_value(json_object_get(db, "databaseId")) == id) {
+            *sub = json_integer_value(json_object_get(db, "subscriptionId"));
+            rc = 0;
         }
-        json_t *db;
-        json_array_foreach(all, i, db)
-        {
-            if (json_integer_value(json_object_get(db, "databaseId")) == id) {
-                *sub = json_integer_value(json_object_get(db, "subscriptionId"));
-                rc = 0;
-            }
-        }
-        if (rc < 0 && lrc == 0)
-            fprintf(stderr, "rdbkeep %s: database %lld not found in any subscription\n", CMD, id);
     }
-    json_decref(subs);
+    if (rc < 0 && lrc == 0)
+        fprintf(stderr, "rdbkeep %s: database %lld not found in any subscription\n", CMD, id);
     json_decref(all);
     return rc;
 }
