@@ -143,6 +143,14 @@ struct redis_instance {
 char *redisconf_render(const struct redis_instance *in);
 /* Writes it (mode 0600: it holds the password) atomically. */
 int redisconf_write(const char *path, const struct redis_instance *in, struct rk_err *err);
+/* What a dataPersistence value means to redis-server: the config file, a
+ * live update and a staging server's settle all read it here. */
+struct redis_persistence {
+    const char *save;        /* the save rule, "" for none */
+    const char *appendonly;  /* "yes" or "no" */
+    const char *appendfsync; /* "always" or "everysec" */
+};
+struct redis_persistence redisconf_persistence(const char *data_persistence);
 
 /* ---- supervisor.c ---- */
 

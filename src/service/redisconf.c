@@ -28,6 +28,19 @@ static void directive(struct rk_buf *b, const char *name, const char *value)
     rk_buf_append_byte(b, '\n');
 }
 
+struct redis_persistence redisconf_persistence(const char *p)
+{
+    struct redis_persistence ps = {
+        .save = strcmp(p, "snapshot-every-1-hour") == 0     ? "3600 1"
+                : strcmp(p, "snapshot-every-6-hours") == 0  ? "21600 1"
+                : strcmp(p, "snapshot-every-12-hours") == 0 ? "43200 1"
+                                                            : "",
+        .appendonly = strncmp(p, "aof-", 4) == 0 ? "yes" : "no",
+        .appendfsync = strcmp(p, "aof-every-write") == 0 ? "always" : "everysec",
+    };
+    return ps;
+}
+
 char *redisconf_render(const struct redis_instance *in)
 {
     const struct rk_db *db = in->db;
@@ -53,18 +66,10 @@ char *redisconf_render(const struct redis_instance *in)
     rk_buf_printf(&b, "maxmemory %" PRIu64 "\n", db_maxmemory_bytes(db));
     rk_buf_printf(&b, "maxmemory-policy %s\n", db->eviction_policy);
 
-    const char *p = db->data_persistence;
-    bool aof = strncmp(p, "aof-", 4) == 0;
-    rk_buf_printf(&b, "appendonly %s\n", aof ? "yes" : "no");
-    rk_buf_printf(&b, "appendfsync %s\n", strcmp(p, "aof-every-write") == 0 ? "always" : "everysec");
-    if (strcmp(p, "snapshot-every-1-hour") == 0)
-        rk_buf_printf(&b, "save 3600 1\n");
-    else if (strcmp(p, "snapshot-every-6-hours") == 0)
-        rk_buf_printf(&b, "save 21600 1\n");
-    else if (strcmp(p, "snapshot-every-12-hours") == 0)
-        rk_buf_printf(&b, "save 43200 1\n");
-    else
-        rk_buf_printf(&b, "save \"\"\n");
+    struct redis_persistence ps = redisconf_persistence(db->data_persistence);
+    rk_buf_printf(&b, "appendonly %s\n", ps.appendonly);
+    rk_buf_printf(&b, "appendfsync %s\n", ps.appendfsync);
+    rk_buf_printf(&b, "save %s\n", ps.save[0] ? ps.save : "\"\"");
     /* A backup is a replication snapshot: start it at once rather than wait
      * the default 5 s for other replicas to share the transfer. */
     rk_buf_printf(&b, "repl-diskless-sync-delay 0\n");

@@ -722,15 +722,10 @@ int staging_settle(struct staging *st, struct rk_err *err)
     }
     free(fifo);
     fsync_dir(st->dir);
-    const char *p = st->db.data_persistence;
-    const char *save = strcmp(p, "snapshot-every-1-hour") == 0     ? "3600 1"
-                       : strcmp(p, "snapshot-every-6-hours") == 0  ? "21600 1"
-                       : strcmp(p, "snapshot-every-12-hours") == 0 ? "43200 1"
-                                                                   : "";
-    if (rc == 0 && save[0]) rc = config_set(st->ctl, "save", save, err);
-    if (rc == 0 && strncmp(p, "aof-", 4) == 0) {
-        rc = config_set(st->ctl, "appendfsync",
-                        strcmp(p, "aof-every-write") == 0 ? "always" : "everysec", err);
+    struct redis_persistence ps = redisconf_persistence(st->db.data_persistence);
+    if (rc == 0 && ps.save[0]) rc = config_set(st->ctl, "save", ps.save, err);
+    if (rc == 0 && strcmp(ps.appendonly, "yes") == 0) {
+        rc = config_set(st->ctl, "appendfsync", ps.appendfsync, err);
         if (rc == 0) rc = config_set(st->ctl, "appendonly", "yes", err);
         if (rc == 0) rc = wait_aof(st, err);
     }

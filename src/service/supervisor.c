@@ -625,18 +625,14 @@ static int apply_live(const char *host, unsigned port, const struct rk_db *old,
     redisSetTimeout(c, tv);
     char maxmemory[32];
     snprintf(maxmemory, sizeof(maxmemory), "%llu", (unsigned long long)db_maxmemory_bytes(db));
-    const char *p = db->data_persistence;
-    const char *save = strcmp(p, "snapshot-every-1-hour") == 0     ? "3600 1"
-                       : strcmp(p, "snapshot-every-6-hours") == 0  ? "21600 1"
-                       : strcmp(p, "snapshot-every-12-hours") == 0 ? "43200 1"
-                                                                   : "";
+    struct redis_persistence ps = redisconf_persistence(db->data_persistence);
     /* The password goes last: the connection stays authenticated. */
     const char *settings[][2] = {
         {"maxmemory", maxmemory},
         {"maxmemory-policy", db->eviction_policy},
-        {"appendonly", strncmp(p, "aof-", 4) == 0 ? "yes" : "no"},
-        {"appendfsync", strcmp(p, "aof-every-write") == 0 ? "always" : "everysec"},
-        {"save", save},
+        {"appendonly", ps.appendonly},
+        {"appendfsync", ps.appendfsync},
+        {"save", ps.save},
         {"masterauth", db->password},
         {"requirepass", db->password},
     };
