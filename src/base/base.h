@@ -77,6 +77,8 @@ uint64_t rk_monotonic_ns(void); /* for durations and rates */
 /* Condition variables on the monotonic clock, so that a step of the wall
  * clock neither stretches nor cuts a wait; rk_deadline_after_ms gives the
  * absolute time for their pthread_cond_timedwait. */
+/* Sleeps ms milliseconds, signals or not. */
+void rk_sleep_ms(uint64_t ms);
 void rk_cond_init_monotonic(pthread_cond_t *cv);
 struct timespec rk_deadline_after_ms(uint64_t ms);
 /* Formats ms since the epoch as "2026-11-25T13:07:39.826Z". out needs 32 bytes. */

@@ -26,7 +26,8 @@ static int take_value(int *argc, char **argv, int i, const char **value)
     return used;
 }
 
-int api_client_open(struct api_client *c, const char *cmd, int *argc, char **argv, struct rk_err *err)
+int api_client_open(struct api_client *c, const char *cmd, int *argc, char **argv,
+                    struct rk_err *err)
 {
     memset(c, 0, sizeof(*c));
     const char *api = getenv("RDBKEEP_API_URL");
@@ -133,7 +134,8 @@ void api_print_error(const char *cmd, long status, const json_t *body)
     if (type)
         fprintf(stderr, "rdbkeep %s: %s - %s: %s\n", cmd, st ? st : "", type, desc ? desc : "");
     else
-        fprintf(stderr, "rdbkeep %s: the API answered HTTP %ld without an error body\n", cmd, status);
+        fprintf(stderr, "rdbkeep %s: the API answered HTTP %ld without an error body\n", cmd,
+                status);
 }
 
 void api_print_json(const json_t *v)
@@ -149,12 +151,6 @@ int api_parse_id(const char *s, long long *out)
     if (rk_parse_i64(s, &v) < 0 || v < 1) return -1;
     *out = v;
     return 0;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
 }
 
 static const char *field_text(const json_t *o, const char *key)
@@ -218,7 +214,7 @@ int api_wait_task(struct api_client *c, const char *cmd, const char *task_id, do
                     st ? st : "unknown", timeout_sec);
             return 1;
         }
-        sleep_ms(delay);
+        rk_sleep_ms(delay);
         if (delay < 1000) delay += delay / 2;
     }
 }

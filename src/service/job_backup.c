@@ -142,8 +142,7 @@ static bool backoff(struct job *j, unsigned ms)
 {
     for (unsigned waited = 0; waited < ms; waited += 50) {
         if (rk_task_cancelled(j->run)) return false;
-        struct timespec ts = {0, 50 * 1000000L};
-        nanosleep(&ts, NULL);
+        rk_sleep_ms(50);
     }
     return !rk_task_cancelled(j->run);
 }

@@ -62,13 +62,6 @@ struct staging {
     _Atomic uint64_t used;
 };
 
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
-    }
-}
-
 static bool exists(const char *path)
 {
     struct stat st;
@@ -195,7 +188,7 @@ static void wait_gone(pid_t pid)
         buf[n] = '\0';
         const char *paren = strrchr(buf, ')');
         if (paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X')) return;
-        sleep_ms(20);
+        rk_sleep_ms(20);
     }
 }
 
@@ -296,7 +289,8 @@ static void *watch_main(void *arg)
             redisFree(c);
             c = NULL;
         }
-        for (unsigned i = 0; i < WATCH_MS / 20 && !atomic_load(&st->watch_stop); i++) sleep_ms(20);
+        for (unsigned i = 0; i < WATCH_MS / 20 && !atomic_load(&st->watch_stop); i++)
+            rk_sleep_ms(20);
     }
     redisFree(c);
     return NULL;
@@ -467,7 +461,7 @@ static int open_fifo(struct staging *st, const char *fifo, struct rk_err *err)
             return rk_err_set(err, "the staging redis-server did not start reading within %u s",
                               st->svc->cfg.redis_start_timeout_sec);
         }
-        sleep_ms(10);
+        rk_sleep_ms(10);
     }
 }
 
@@ -623,7 +617,7 @@ int staging_write(void *arg, const void *data, size_t len, struct rk_err *err)
                 int status;
                 if (waitpid(st->pid, &status, WNOHANG) == st->pid)
                     return died(st, status, "while loading", err);
-                sleep_ms(20);
+                rk_sleep_ms(20);
             }
             kill_staging(st);
             return rk_err_set(err, "the staging redis-server stopped reading the data");
@@ -668,7 +662,7 @@ int staging_wait_loaded(struct staging *st, struct rk_err *err)
             }
             redisFree(c);
         }
-        sleep_ms(50);
+        rk_sleep_ms(50);
     }
 }
 
@@ -688,7 +682,7 @@ static int wait_aof(struct staging *st, struct rk_err *err)
             return -1;
         if (!in_progress && !scheduled) break;
         if (st->cancelled(st->cancel_arg)) return rk_err_set(err, "cancelled");
-        sleep_ms(50);
+        rk_sleep_ms(50);
     }
     char status[32];
     if (info_field(st->ctl, "persistence", "aof_last_bgrewrite_status", status, sizeof(status),

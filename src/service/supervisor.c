@@ -123,13 +123,6 @@ static void wait_not_busy(struct rk_supervisor *s, int64_t db_id)
     }
 }
 
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
-    }
-}
-
 /* The last non-empty lines of an instance's redis.log, on one line. */
 static void log_tail(const char *dir, char *out, size_t outlen)
 {
@@ -301,7 +294,7 @@ static int start_instance(struct rk_supervisor *s, const struct rk_db *db, struc
             pthread_mutex_unlock(&s->mu);
             return -1;
         }
-        sleep_ms(50);
+        rk_sleep_ms(50);
     }
 }
 
@@ -347,7 +340,7 @@ static void stop_pid(pid_t pid, bool child, int sig)
                    "msg=\"process survives SIGKILL: giving up on it\" pid=%d", (int)pid);
             return;
         }
-        sleep_ms(20);
+        rk_sleep_ms(20);
     }
 }
 

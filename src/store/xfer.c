@@ -593,8 +593,7 @@ int xfer_backoff(const struct xfer *x, int attempt)
     uint64_t end = rk_monotonic_ns() + ms * 1000000u;
     while (rk_monotonic_ns() < end) {
         if (!x->ignore_cancel && cancelled(cfg)) return STORE_CANCELLED;
-        struct timespec ts = {0, 50 * 1000000L};
-        nanosleep(&ts, NULL);
+        rk_sleep_ms(50);
     }
     return STORE_OK;
 }
