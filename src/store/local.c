@@ -207,7 +207,10 @@ static struct io_source *local_open_read(const struct store_config *cfg, const s
     }
     struct stat sb;
     if (fstat(fd, &sb) < 0 || S_ISDIR(sb.st_mode)) {
-        rk_err_set(err, "local: %s is a directory", u->path);
+        if (S_ISDIR(sb.st_mode))
+            rk_err_set(err, "local: %s is a directory", u->path);
+        else
+            rk_err_set(err, "local: %s: %s", u->path, strerror(errno));
         close(fd);
         *result = STORE_FAIL;
         return NULL;
